@@ -1,0 +1,189 @@
+import { InputError, SourceLostError, errorCode } from '../core/errors';
+import { resolveRange } from '../core/numbers';
+import { discardTemp } from '../core/atomic-file';
+import { writeSnapshot } from '../core/snapshot/writer';
+import type { Source } from '../core/source';
+import { openSource, resolveSourceSpec } from '../core/sources/open-source';
+import { SnapshotSource } from '../core/sources/snapshot-source';
+import { RangeWatcher } from '../core/watch/range-watcher';
+import { MessageError, parseToAgent } from './codec';
+import type { AgentEvent, AgentReplies, AgentRequest, FromAgent, SnapshotSummary } from './protocol';
+
+type Send = (message: FromAgent) => void;
+
+/**
+ * The agent's side of the protocol: one source, at most one watch, and any number of long
+ * operations that can be cancelled. Runs in the agent process (see main.ts); kept free of
+ * process globals so that tests can drive it in-process too.
+ */
+export class AgentServer {
+  private source: Source | undefined;
+  private watcher: RangeWatcher | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private readonly cancelled = new Set<number>();
+  private readonly running = new Set<number>();
+  /** Temporary files being written, removed if the agent is told to stop. */
+  readonly tempFiles = new Set<string>();
+
+  constructor(
+    private readonly send: Send,
+    private readonly options: { skipChecks?: boolean } = {},
+  ) {}
+
+  async handle(message: unknown): Promise<void> {
+    let id = 0;
+    try {
+      const parsed = parseToAgent(message);
+      id = parsed.id;
+      this.running.add(id);
+      const reply = await this.dispatch(id, parsed.request);
+      this.send({ kind: 'reply', id, ok: true, reply });
+    } catch (err) {
+      if (id === 0) {
+        // Without an id there is nobody to answer; say so on stderr for the parent's log.
+        process.stderr.write(`agent: dropped a malformed message: ${(err as Error).message}\n`);
+        return;
+      }
+      const code = err instanceof MessageError ? 'input' : errorCode(err);
+      const text = code === 'internal' ? `internal error in the agent: ${(err as Error).stack ?? String(err)}` : (err as Error).message;
+      this.send({ kind: 'reply', id, ok: false, code, message: text });
+    } finally {
+      this.running.delete(id);
+      this.cancelled.delete(id);
+    }
+  }
+
+  private emit(event: AgentEvent): void {
+    this.send({ kind: 'event', event });
+  }
+
+  private requireSource(): Source {
+    if (!this.source) throw new InputError('no source is open');
+    return this.source;
+  }
+
+  private async dispatch(id: number, r: AgentRequest): Promise<AgentReplies[keyof AgentReplies]> {
+    switch (r.type) {
+      case 'open':
+        return this.open(r.source, r.writable);
+      case 'read': {
+        const source = this.requireSource();
+        const range = resolveRange(source.info.size, r.offset, r.length);
+        const bytes = new Uint8Array(range.length);
+        source.read(range.offset, bytes);
+        return { bytes };
+      }
+      case 'write': {
+        const source = this.requireSource();
+        const range = resolveRange(source.info.size, r.offset, r.bytes.length);
+        source.write(range.offset, r.bytes);
+        return {};
+      }
+      case 'watch':
+        return this.watch(r.ranges, r.intervalMs);
+      case 'unwatch':
+        this.stopWatch();
+        return {};
+      case 'snapshot':
+        return this.snapshot(id, r.target, r.tempPath, r.force);
+      case 'verify': {
+        const source = this.requireSource();
+        if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
+        return source.file.verify({
+          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+          isCancelled: () => this.cancelled.has(id),
+        });
+      }
+      case 'cancel': {
+        const found = this.running.has(r.request);
+        if (found) this.cancelled.add(r.request);
+        return { found };
+      }
+      case 'close':
+        this.close();
+        return {};
+    }
+  }
+
+  private open(text: string, writable: boolean): AgentReplies['open'] {
+    if (this.source) throw new InputError('this agent already has a source open');
+    const source = openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks });
+    this.source = source;
+    source.onGone((reason) => {
+      this.stopWatch();
+      this.emit({ type: 'gone', reason });
+    });
+    let snapshot: SnapshotSummary | undefined;
+    if (source instanceof SnapshotSource) {
+      const h = source.file.header;
+      snapshot = {
+        formatVersion: h.version,
+        headerLength: h.headerLength,
+        time: h.time,
+        blockSize: h.blockSize,
+        blocks: h.blockChecksums.length,
+        peerId: h.peerId,
+        checked: h.checked,
+        tornRanges: h.torn.length,
+        layoutBytes: h.layout === undefined ? 0 : Buffer.byteLength(h.layout),
+        source: h.source,
+      };
+    }
+    return { info: source.info, snapshot };
+  }
+
+  private watch(ranges: { offset: number; length: number }[], intervalMs: number): AgentReplies['watch'] {
+    const source = this.requireSource();
+    const checked = ranges.map((r) => resolveRange(source.info.size, r.offset, r.length));
+    this.stopWatch();
+    const watcher = new RangeWatcher(source, checked);
+    this.watcher = watcher;
+    const tick = (): void => {
+      if (this.watcher !== watcher) return;
+      try {
+        const result = watcher.tick();
+        if (result.changes.length > 0) this.emit({ type: 'changes', time: result.time, changes: result.changes });
+      } catch (err) {
+        // SourceLostError: the gone event has been sent by onGone already.
+        if (!(err instanceof SourceLostError)) this.emit({ type: 'gone', reason: `watch failed: ${(err as Error).message}` });
+        this.stopWatch();
+        return;
+      }
+      // The next tick is scheduled after this one finished, so ticks never pile up.
+      this.watchTimer = setTimeout(tick, intervalMs);
+    };
+    this.watchTimer = setTimeout(tick, intervalMs);
+    return { baseline: watcher.last.map((b) => b.slice()) };
+  }
+
+  private stopWatch(): void {
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
+    this.watcher = undefined;
+  }
+
+  private async snapshot(id: number, target: string, tempPath: string, force: boolean): Promise<AgentReplies['snapshot']> {
+    const source = this.requireSource();
+    this.tempFiles.add(tempPath);
+    try {
+      return await writeSnapshot(source, {
+        target,
+        force,
+        tempPath,
+        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+        isCancelled: () => this.cancelled.has(id),
+      });
+    } finally {
+      this.tempFiles.delete(tempPath);
+    }
+  }
+
+  /** Stops everything and removes temporary files; the process may exit after this. */
+  close(): void {
+    this.stopWatch();
+    for (const id of this.running) this.cancelled.add(id);
+    for (const temp of this.tempFiles) discardTemp(temp);
+    this.source?.close();
+    this.source = undefined;
+  }
+}

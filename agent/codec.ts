@@ -1,0 +1,126 @@
+/**
+ * Checks of every message that crosses the process boundary, in both directions. The agent does
+ * not trust its parent's requests (in the extension they may come from a webview), and the parent
+ * does not trust what comes back (the agent may be half dead). A malformed message becomes a
+ * MessageError naming the field, never a crash.
+ */
+import { MAX_OFFSET } from '../core/numbers';
+import type { ErrorCode } from '../core/errors';
+import { MAX_INTERVAL_MS, MAX_TRANSFER, MIN_INTERVAL_MS, type AgentEvent, type AgentRequest, type FromAgent, type ToAgent } from './protocol';
+
+export class MessageError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function obj(value: unknown, what: string): Obj {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MessageError(`${what} is not an object`);
+  return value as Obj;
+}
+
+function int(o: Obj, key: string, min: number, max: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new MessageError(`${key} must be an integer in ${min}..${max}, got ${typeof v === 'number' ? v : typeof v}`);
+  }
+  return v;
+}
+
+function str(o: Obj, key: string, maxLength = 4096): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length > maxLength || v.includes('\0')) throw new MessageError(`${key} must be a string of at most ${maxLength} characters without NUL`);
+  return v;
+}
+
+function bool(o: Obj, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw new MessageError(`${key} must be true or false`);
+  return v;
+}
+
+function bytes(o: Obj, key: string, maxLength: number): Uint8Array {
+  const v = o[key];
+  if (!(v instanceof Uint8Array) || v.length > maxLength) throw new MessageError(`${key} must be bytes (at most ${maxLength})`);
+  return v;
+}
+
+/** Parses a parent → agent message. */
+export function parseToAgent(message: unknown): ToAgent {
+  const m = obj(message, 'message');
+  const id = int(m, 'id', 1, Number.MAX_SAFE_INTEGER);
+  return { id, request: parseRequest(obj(m.request, 'request')) };
+}
+
+function parseRequest(r: Obj): AgentRequest {
+  switch (r.type) {
+    case 'open':
+      return { type: 'open', source: str(r, 'source'), writable: bool(r, 'writable') };
+    case 'read':
+      return { type: 'read', offset: int(r, 'offset', 0, MAX_OFFSET), length: int(r, 'length', 0, MAX_TRANSFER) };
+    case 'write':
+      return { type: 'write', offset: int(r, 'offset', 0, MAX_OFFSET), bytes: bytes(r, 'bytes', MAX_TRANSFER) };
+    case 'watch': {
+      const list = r.ranges;
+      if (!Array.isArray(list) || list.length === 0 || list.length > 64) throw new MessageError('ranges must be a list of 1 to 64 ranges');
+      const ranges = list.map((x) => {
+        const range = obj(x, 'range');
+        return { offset: int(range, 'offset', 0, MAX_OFFSET), length: int(range, 'length', 1, MAX_OFFSET) };
+      });
+      return { type: 'watch', ranges, intervalMs: int(r, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS) };
+    }
+    case 'snapshot':
+      return { type: 'snapshot', target: str(r, 'target'), tempPath: str(r, 'tempPath'), force: bool(r, 'force') };
+    case 'cancel':
+      return { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) };
+    case 'unwatch':
+    case 'verify':
+    case 'close':
+      return { type: r.type };
+    default:
+      throw new MessageError(`unknown request type ${JSON.stringify(String(r.type)).slice(0, 40)}`);
+  }
+}
+
+const CODES: readonly ErrorCode[] = ['input', 'lost', 'cancelled', 'internal'];
+
+/**
+ * Parses an agent → parent message. Reply bodies are checked by the caller that knows what it
+ * asked for; here the envelope and the events.
+ */
+export function parseFromAgent(message: unknown): FromAgent {
+  const m = obj(message, 'message');
+  if (m.kind === 'reply') {
+    const id = int(m, 'id', 1, Number.MAX_SAFE_INTEGER);
+    if (m.ok === true) return { kind: 'reply', id, ok: true, reply: obj(m.reply, 'reply') as never };
+    if (m.ok === false) {
+      const code = m.code as ErrorCode;
+      if (!CODES.includes(code)) throw new MessageError(`unknown error code ${String(m.code).slice(0, 20)}`);
+      return { kind: 'reply', id, ok: false, code, message: str(m, 'message', 64 * 1024) };
+    }
+    throw new MessageError('ok must be true or false');
+  }
+  if (m.kind === 'event') return { kind: 'event', event: parseEvent(obj(m.event, 'event')) };
+  throw new MessageError('kind must be "reply" or "event"');
+}
+
+function parseEvent(e: Obj): AgentEvent {
+  switch (e.type) {
+    case 'changes': {
+      const list = e.changes;
+      if (!Array.isArray(list)) throw new MessageError('changes must be a list');
+      const changes = list.map((x) => {
+        const c = obj(x, 'change');
+        const before = bytes(c, 'before', MAX_OFFSET);
+        const after = bytes(c, 'after', MAX_OFFSET);
+        if (before.length !== after.length || before.length === 0) throw new MessageError('a change needs before and after of the same, non-zero length');
+        return { offset: int(c, 'offset', 0, MAX_OFFSET), before, after };
+      });
+      return { type: 'changes', time: int(e, 'time', 0, Number.MAX_SAFE_INTEGER), changes };
+    }
+    case 'progress':
+      return { type: 'progress', request: int(e, 'request', 1, Number.MAX_SAFE_INTEGER), done: int(e, 'done', 0, MAX_OFFSET), total: int(e, 'total', 0, MAX_OFFSET) };
+    case 'gone':
+      return { type: 'gone', reason: str(e, 'reason') };
+    default:
+      throw new MessageError(`unknown event type ${JSON.stringify(String(e.type)).slice(0, 40)}`);
+  }
+}

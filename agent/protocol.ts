@@ -1,0 +1,73 @@
+/**
+ * The messages between a parent (the CLI, later the extension host) and its agent: the child
+ * process that owns one session's source, and with it every mapping. One agent per session, so a
+ * SIGBUS on one backing file disconnects only that session.
+ *
+ * Transport: Node's IPC channel with the "advanced" (structured clone) serialisation, so bytes
+ * travel as Uint8Array, never as base64 or number arrays. Every request gets exactly one reply,
+ * ok or error; events (changes, progress, gone) are not replies.
+ */
+import type { ErrorCode } from '../core/errors';
+import type { Range } from '../core/numbers';
+import type { VerifyResult } from '../core/snapshot/reader';
+import type { SnapshotResult } from '../core/snapshot/writer';
+import type { SourceInfo } from '../core/source';
+import type { Change } from '../core/watch/changes';
+
+/** The header fields of a snapshot source, as `info` shows them. */
+export interface SnapshotSummary {
+  formatVersion: number;
+  headerLength: number;
+  time: number;
+  blockSize: number;
+  blocks: number;
+  peerId: number | undefined;
+  checked: boolean;
+  tornRanges: number;
+  layoutBytes: number;
+  source: string;
+}
+
+export type AgentRequest =
+  | { type: 'open'; source: string; writable: boolean }
+  | { type: 'read'; offset: number; length: number }
+  | { type: 'write'; offset: number; bytes: Uint8Array }
+  | { type: 'watch'; ranges: Range[]; intervalMs: number }
+  | { type: 'unwatch' }
+  | { type: 'snapshot'; target: string; tempPath: string; force: boolean }
+  | { type: 'verify' }
+  | { type: 'cancel'; request: number }
+  | { type: 'close' };
+
+/** The reply body for each request type. */
+export interface AgentReplies {
+  open: { info: SourceInfo; snapshot: SnapshotSummary | undefined };
+  read: { bytes: Uint8Array };
+  write: Record<string, never>;
+  watch: { baseline: Uint8Array[] };
+  unwatch: Record<string, never>;
+  snapshot: SnapshotResult;
+  verify: VerifyResult;
+  cancel: { found: boolean };
+  close: Record<string, never>;
+}
+
+export type AgentEvent =
+  | { type: 'changes'; time: number; changes: Change[] }
+  | { type: 'progress'; request: number; done: number; total: number }
+  | { type: 'gone'; reason: string };
+
+export interface ToAgent {
+  id: number;
+  request: AgentRequest;
+}
+
+export type FromAgent =
+  | { kind: 'reply'; id: number; ok: true; reply: AgentReplies[keyof AgentReplies] }
+  | { kind: 'reply'; id: number; ok: false; code: ErrorCode; message: string }
+  | { kind: 'event'; event: AgentEvent };
+
+/** The largest single read or write; bigger transfers are cut into pieces by the caller. */
+export const MAX_TRANSFER = 16 * 1024 * 1024;
+export const MIN_INTERVAL_MS = 5;
+export const MAX_INTERVAL_MS = 3_600_000;

@@ -1,0 +1,268 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { CancelledError, SourceLostError, errorFromCode } from '../core/errors';
+import { discardTemp, tempPathFor } from '../core/atomic-file';
+import type { Range } from '../core/numbers';
+import type { SourceInfo } from '../core/source';
+import type { Tick } from '../core/watch/range-watcher';
+import { MessageError, parseFromAgent } from './codec';
+import { LastBytes } from './last-bytes';
+import { MAX_TRANSFER, type AgentReplies, type AgentRequest, type SnapshotSummary } from './protocol';
+
+export type SessionState = 'connected' | 'disconnected' | 'closed';
+
+export interface AttachOptions {
+  writable?: boolean;
+  /** The agent's entry point; by default agent/main.js next to this bundle's folder. */
+  agentPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LongWork {
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve: (reply: never) => void;
+  reject: (err: Error) => void;
+  onProgress?: (done: number, total: number) => void;
+  timer?: NodeJS.Timeout;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Plain words for how an agent died. */
+export function describeAgentExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): string {
+  if (signal === 'SIGBUS') return 'the backing file shrank under its mapping (the agent was killed by SIGBUS)';
+  if (signal) return `the agent was killed by ${signal}`;
+  const detail = stderrTail.trim().split('\n').pop();
+  return `the agent exited with code ${code}${detail ? `: ${detail}` : ''}`;
+}
+
+/**
+ * The parent's handle on a session: it starts an agent, talks to it, and never maps the segment
+ * itself. When the agent dies or the source goes away, the session becomes disconnected with the
+ * reason, keeps the last bytes it received, and can be attached again with a new agent.
+ */
+export class RemoteSession {
+  state: SessionState = 'connected';
+  lostReason: string | undefined;
+  info!: SourceInfo;
+  snapshot: SnapshotSummary | undefined;
+  readonly lastBytes = new LastBytes();
+
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly disconnectListeners = new Set<(reason: string) => void>();
+  private readonly changeListeners = new Set<(tick: Tick) => void>();
+  private stderrTail = '';
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    readonly source: string,
+    private readonly options: AttachOptions,
+    private readonly child: ChildProcess,
+  ) {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-4096);
+    });
+    child.on('message', (message) => this.receive(message));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.lose(describeAgentExit(code, signal, this.stderrTail));
+        resolve();
+      });
+    });
+    child.on('error', (err) => this.lose(`the agent could not be started: ${err.message}`));
+  }
+
+  /** Starts an agent and opens the source in it. Rejects with InputError for a bad source. */
+  static async attach(source: string, options: AttachOptions = {}): Promise<RemoteSession> {
+    const agentPath = options.agentPath ?? path.join(__dirname, '..', 'agent', 'main.js');
+    const child = fork(agentPath, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Its own process group: a Ctrl-C reaches the parent only, which then stops the agent in order.
+      detached: true,
+      execArgv: [],
+      env: options.env ?? process.env,
+    });
+    const session = new RemoteSession(source, options, child);
+    try {
+      const opened = await session.request({ type: 'open', source, writable: options.writable ?? false });
+      session.info = opened.info;
+      session.snapshot = opened.snapshot;
+      return session;
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  /** A new agent on the same source: how a disconnected session comes back. */
+  reattach(): Promise<RemoteSession> {
+    return RemoteSession.attach(this.source, this.options);
+  }
+
+  get agentPid(): number | undefined {
+    return this.child.pid;
+  }
+
+  onDisconnected(listener: (reason: string) => void): () => void {
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
+  onChanges(listener: (tick: Tick) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length; done += MAX_TRANSFER) {
+      const n = Math.min(MAX_TRANSFER, length - done);
+      const { bytes } = await this.request({ type: 'read', offset: offset + done, length: n });
+      if (bytes.length !== n) throw new MessageError(`the agent returned ${bytes.length} bytes for a read of ${n}`);
+      out.set(bytes, done);
+    }
+    this.lastBytes.record(offset, out);
+    return out;
+  }
+
+  async write(offset: number, bytes: Uint8Array): Promise<void> {
+    for (let done = 0; done < bytes.length; done += MAX_TRANSFER) {
+      await this.request({ type: 'write', offset: offset + done, bytes: bytes.subarray(done, done + MAX_TRANSFER) });
+    }
+  }
+
+  /** Starts sampling ranges every intervalMs; changes arrive through onChanges. */
+  async watch(ranges: Range[], intervalMs: number): Promise<Uint8Array[]> {
+    const { baseline } = await this.request({ type: 'watch', ranges, intervalMs });
+    if (baseline.length !== ranges.length || baseline.some((b, i) => b.length !== ranges[i]!.length)) {
+      throw new MessageError('the agent returned a baseline that does not match the watched ranges');
+    }
+    ranges.forEach((r, i) => this.lastBytes.record(r.offset, baseline[i]!));
+    return baseline;
+  }
+
+  async unwatch(): Promise<void> {
+    await this.request({ type: 'unwatch' });
+  }
+
+  /** Writes a snapshot; a temporary file left by a dying agent is removed here. */
+  async takeSnapshot(target: string, force: boolean, work: LongWork = {}): Promise<AgentReplies['snapshot']> {
+    const tempPath = tempPathFor(target);
+    try {
+      return await this.longRequest({ type: 'snapshot', target, tempPath, force }, work);
+    } finally {
+      discardTemp(tempPath);
+    }
+  }
+
+  verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
+    return this.longRequest({ type: 'verify' }, work);
+  }
+
+  /** Stops the agent. Safe to call in any state. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected' && this.child.connected;
+    this.state = 'closed';
+    if (wasConnected) {
+      try {
+        await this.send({ type: 'close' }, 5_000);
+      } catch {
+        // it is going away anyway
+      }
+    }
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), 2_000);
+      if (!wasConnected) this.child.kill('SIGTERM');
+      await this.exited;
+      clearTimeout(killer);
+    }
+  }
+
+  private longRequest<T extends AgentRequest>(request: T, work: LongWork): Promise<AgentReplies[T['type']]> {
+    const id = this.nextId;
+    const onAbort = (): void => {
+      if (this.state === 'connected') void this.send({ type: 'cancel', request: id }, 5_000).catch(() => undefined);
+    };
+    if (work.signal?.aborted) return Promise.reject(new CancelledError());
+    work.signal?.addEventListener('abort', onAbort, { once: true });
+    return this.send(request, 0, work.onProgress).finally(() => work.signal?.removeEventListener('abort', onAbort));
+  }
+
+  private request<T extends AgentRequest>(request: T): Promise<AgentReplies[T['type']]> {
+    return this.send(request, DEFAULT_TIMEOUT_MS);
+  }
+
+  private send<T extends AgentRequest>(request: T, timeoutMs: number, onProgress?: (done: number, total: number) => void): Promise<AgentReplies[T['type']]> {
+    if (this.state === 'disconnected') return Promise.reject(new SourceLostError(this.lostReason ?? 'disconnected'));
+    if (!this.child.connected) return Promise.reject(new SourceLostError(this.lostReason ?? 'the agent is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { resolve: resolve as (reply: never) => void, reject, onProgress };
+      if (timeoutMs > 0) {
+        entry.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new Error(`the agent did not answer a ${request.type} request within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+      }
+      this.pending.set(id, entry);
+      this.child.send({ id, request }, (err) => {
+        if (err) this.settle(id, undefined, new SourceLostError(this.lostReason ?? `the agent is gone: ${err.message}`));
+      });
+    });
+  }
+
+  private settle(id: number, reply: unknown, error?: Error): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    if (entry.timer) clearTimeout(entry.timer);
+    if (error) entry.reject(error);
+    else entry.resolve(reply as never);
+  }
+
+  private receive(raw: unknown): void {
+    let message;
+    try {
+      message = parseFromAgent(raw);
+    } catch (err) {
+      this.stderrTail += `\nmalformed message from the agent: ${(err as Error).message}`;
+      return;
+    }
+    if (message.kind === 'reply') {
+      if (message.ok) this.settle(message.id, message.reply);
+      else this.settle(message.id, undefined, errorFromCode(message.code, message.message));
+      return;
+    }
+    const event = message.event;
+    switch (event.type) {
+      case 'changes':
+        this.lastBytes.apply(event.changes);
+        for (const listener of [...this.changeListeners]) listener({ time: event.time, changes: event.changes });
+        break;
+      case 'progress':
+        this.pending.get(event.request)?.onProgress?.(event.done, event.total);
+        break;
+      case 'gone':
+        this.lose(event.reason);
+        break;
+    }
+  }
+
+  /** The session becomes disconnected (once), pending requests fail, the agent is let go. */
+  private lose(reason: string): void {
+    if (this.state !== 'connected') return;
+    this.state = 'disconnected';
+    this.lostReason = reason;
+    for (const [id] of this.pending) this.settle(id, undefined, new SourceLostError(reason));
+    for (const listener of [...this.disconnectListeners]) listener(reason);
+    if (this.child.connected) this.child.disconnect();
+  }
+}

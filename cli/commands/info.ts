@@ -1,0 +1,66 @@
+import { formatBytes, hex } from '../../core/numbers';
+import { RemoteSession } from '../../agent/remote-session';
+import { EXIT, ProgressLine, writeOut } from '../output';
+import type { Command } from '../command';
+
+export const info: Command = {
+  spec: {
+    name: 'info',
+    summary: 'kind and size of a source; for a snapshot its header and whether its data checks out',
+    positionals: ['SOURCE'],
+    values: [],
+    flags: ['json'],
+    usage: 'shmem-inspect info SOURCE [--json]',
+  },
+  async run(args, { signal }) {
+    const session = await RemoteSession.attach(args.positionals[0]!);
+    try {
+      const { info: source, snapshot } = session;
+      const facts: Record<string, unknown> = { kind: source.kind, source: source.description, size: source.size };
+      if (source.fileSystem) facts.fileSystem = source.fileSystem;
+      let corrupt = false;
+      if (snapshot) {
+        const progress = new ProgressLine('verifying');
+        const result = await session.verify({ signal, onProgress: (d, t) => progress.update(d, t) });
+        progress.clear();
+        corrupt = result.badBlocks.length > 0;
+        Object.assign(facts, {
+          formatVersion: snapshot.formatVersion,
+          captured: new Date(snapshot.time).toISOString(),
+          capturedFrom: snapshot.source,
+          peerId: snapshot.peerId ?? null,
+          dataOffset: snapshot.headerLength,
+          blockSize: snapshot.blockSize,
+          blocks: snapshot.blocks,
+          consistencyChecked: snapshot.checked,
+          tornRanges: snapshot.tornRanges,
+          embeddedLayoutBytes: snapshot.layoutBytes,
+          badBlocks: result.badBlocks.length,
+          firstBadOffset: corrupt ? result.badBlocks[0]! * snapshot.blockSize : null,
+        });
+      }
+      if (args.flags.has('json')) {
+        await writeOut(`${JSON.stringify(facts)}\n`);
+      } else {
+        const lines = [`kind:         ${source.kind === 'file' ? 'backing file' : 'snapshot'}`, `source:       ${source.description}`, `size:         ${source.size} bytes (${hex(source.size)}, ${formatBytes(source.size)})`];
+        if (source.fileSystem) lines.push(`file system:  ${source.fileSystem}`);
+        if (snapshot) {
+          lines.push(
+            `format:       version ${snapshot.formatVersion}, data at offset ${snapshot.headerLength}`,
+            `captured:     ${new Date(snapshot.time).toISOString()} from ${snapshot.source || '(unknown)'}`,
+            `peer ID:      ${snapshot.peerId ?? 'unknown'}`,
+            `consistency:  ${snapshot.checked ? `checked, ${snapshot.tornRanges} torn range(s)` : 'plain copy, not checked for torn pages'}`,
+            `layout:       ${snapshot.layoutBytes > 0 ? `embedded (${snapshot.layoutBytes} bytes)` : 'none'}`,
+            corrupt
+              ? `data:         CORRUPTED: ${facts.badBlocks} of ${snapshot.blocks} blocks of ${formatBytes(snapshot.blockSize)} do not match their checksum (first at ${hex(facts.firstBadOffset as number)})`
+              : `data:         OK (${snapshot.blocks} blocks of ${formatBytes(snapshot.blockSize)} match their CRC-32)`,
+          );
+        }
+        await writeOut(`${lines.join('\n')}\n`);
+      }
+      return corrupt ? EXIT.input : EXIT.ok;
+    } finally {
+      await session.close();
+    }
+  },
+};

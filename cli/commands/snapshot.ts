@@ -1,0 +1,42 @@
+import * as path from 'node:path';
+import { formatBytes } from '../../core/numbers';
+import { RemoteSession } from '../../agent/remote-session';
+import { EXIT, ProgressLine } from '../output';
+import type { Command } from '../command';
+import { UsageError } from '../args';
+
+export const snapshot: Command = {
+  spec: {
+    name: 'snapshot',
+    summary: 'capture a source into a .shmsnap file (atomic; never replaces a file without --force)',
+    positionals: ['SOURCE'],
+    values: ['output'],
+    flags: ['force'],
+    aliases: { o: 'output', f: 'force' },
+    usage: 'shmem-inspect snapshot SOURCE -o FILE [--force]',
+  },
+  async run(args, { signal }) {
+    const output = args.values.get('output');
+    if (output === undefined) throw new UsageError('-o FILE is required');
+    const target = output;
+    const session = await RemoteSession.attach(args.positionals[0]!);
+    const progress = new ProgressLine(`snapshot ${path.basename(target)}`);
+    try {
+      const started = Date.now();
+      const result = await session.takeSnapshot(target, args.flags.has('force'), {
+        signal,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+      progress.clear();
+      const seconds = ((Date.now() - started) / 1000).toFixed(2);
+      const holes = result.blocks > 0 ? Math.round((result.zeroBlocks / result.blocks) * 100) : 0;
+      process.stderr.write(
+        `wrote ${output}: ${formatBytes(result.size)} in ${seconds} s; ${formatBytes(result.bytesWritten)} of data, ${holes}% zero blocks left as holes\n`,
+      );
+      return EXIT.ok;
+    } finally {
+      progress.clear();
+      await session.close();
+    }
+  },
+};

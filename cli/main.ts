@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/** shmem-inspect: the command-line side of Shared Memory Inspector, over the same core and agent. */
+import { parseArgs, UsageError, type ParsedArgs } from './args';
+import type { Command } from './command';
+import { dump } from './commands/dump';
+import { info } from './commands/info';
+import { snapshot } from './commands/snapshot';
+import { watch } from './commands/watch';
+import { EXIT, exitCodeFor } from './output';
+
+declare const PACKAGE_VERSION: string | undefined;
+
+const COMMANDS: Command[] = [dump, snapshot, info, watch];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.spec.usage.length));
+  return [
+    'shmem-inspect: inspect shared memory between QEMU guests and host processes',
+    '',
+    'usage:',
+    ...COMMANDS.map((c) => `  ${c.spec.usage.padEnd(width)}  ${c.spec.summary}`),
+    '',
+    'SOURCE is a backing file (/dev/shm/NAME, a hugetlbfs or disk file) or a .shmsnap snapshot.',
+    'Offsets and lengths are decimal or 0x-hex. Exit codes: 0 ok, 1 usage, 2 bad input, 3 source lost.',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = COMMANDS.find((c) => c.spec.name === rest[0]);
+    process.stdout.write(topic ? `usage: ${topic.spec.usage}\n${topic.spec.summary}\n` : help());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${typeof PACKAGE_VERSION === 'string' ? PACKAGE_VERSION : 'dev'}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (!command) {
+    process.stderr.write(`shmem-inspect: unknown command "${name}"\n\n${help()}`);
+    return EXIT.usage;
+  }
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    let args: ParsedArgs;
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`usage: ${command.spec.usage}\n${command.spec.summary}\n`);
+      return EXIT.ok;
+    }
+    try {
+      args = parseArgs(rest, command.spec);
+    } catch (err) {
+      if (err instanceof UsageError) return exitCodeFor(err, command.spec.usage);
+      throw err;
+    }
+    return await command.run(args, { signal: abort.signal });
+  } catch (err) {
+    return exitCodeFor(err, command.spec.usage);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = exitCodeFor(err, undefined);
+  },
+);

@@ -1,0 +1,47 @@
+// Lint: typescript-eslint's recommended rules, no `any`, and the layer boundaries of
+// docs/architecture.md enforced as import rules (core/ never sees vscode, webview/ never sees Node).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeModules = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const restrict = (paths, patterns, message) => ({
+  'no-restricted-imports': ['error', { paths: paths.map((name) => ({ name, message })), patterns: patterns.length ? [{ group: patterns, message }] : [] }],
+});
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', 'test-output/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['core/**/*.ts'],
+    rules: restrict(['vscode'], ['**/agent/**', '**/cli/**', '**/extension/**', '**/webview/**'],
+      'core/ is pure logic on Node: it must not depend on vscode or on the layers above it.'),
+  },
+  {
+    files: ['agent/**/*.ts'],
+    rules: restrict(['vscode'], ['**/cli/**', '**/extension/**', '**/webview/**'],
+      'agent/ runs outside VS Code and under the CLI: no vscode, no upper layers.'),
+  },
+  {
+    files: ['cli/**/*.ts'],
+    rules: restrict(['vscode'], ['**/extension/**', '**/webview/**'], 'cli/ is a thin layer over core/ and agent/.'),
+  },
+  {
+    files: ['webview/**/*.ts'],
+    rules: restrict(['vscode', ...nodeModules], ['**/core/**', '**/agent/**', '**/cli/**', '**/extension/**'],
+      'webview/ runs in a browser: no Node modules, no vscode; it talks to the host only through webview/protocol.ts.'),
+  },
+  {
+    files: ['scripts/**/*.mjs', '*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+);

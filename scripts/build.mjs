@@ -1,0 +1,22 @@
+// Bundles each target with esbuild (one entry per target); type checking is tsc's job (npm run build).
+// Native modules stay external: they are loaded from node_modules at run time.
+import { build } from 'esbuild';
+import { chmodSync, readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['@riaskov/mmap-io', 'usocket'],
+  define: { PACKAGE_VERSION: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli/main.js' }),
+  build({ ...common, entryPoints: ['agent/main.ts'], outfile: 'dist/agent/main.js' }),
+]);
+chmodSync('dist/cli/main.js', 0o755);
