@@ -24,7 +24,7 @@ export class LastBytes {
       if (covered) this.total -= p.bytes.length;
       return !covered;
     });
-    this.pieces.push({ offset, bytes: bytes.slice() });
+    this.pieces.push({ offset, bytes: new Uint8Array(bytes) }); // a copy, even of a Buffer
     this.total += bytes.length;
     while (this.total > LAST_BYTES_LIMIT && this.pieces.length > 1) this.total -= this.pieces.shift()!.bytes.length;
   }

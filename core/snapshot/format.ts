@@ -142,11 +142,12 @@ export function declaredHeaderLength(fixed: Uint8Array, fileSize: number): numbe
 
 /**
  * Checks every number of a header before anything trusts it. `buf` holds the whole header
- * (declaredHeaderLength bytes). Throws FormatError with a one-line reason.
+ * (declaredHeaderLength bytes, or more). Throws FormatError with a one-line reason.
  */
-export function decodeHeader(buf: Buffer, fileSize: number): SnapshotHeader {
-  const headerLen = declaredHeaderLength(buf, fileSize);
-  if (buf.length !== headerLen) throw new Error('decodeHeader needs exactly the declared header');
+export function decodeHeader(whole: Buffer, fileSize: number): SnapshotHeader {
+  const headerLen = declaredHeaderLength(whole, fileSize);
+  if (whole.length < headerLen) throw new FormatError(`truncated header: ${whole.length} of ${headerLen} bytes`);
+  const buf = whole.subarray(0, headerLen);
   const size64 = buf.readBigUInt64LE(16);
   if (size64 === 0n || size64 > BigInt(MAX_OFFSET)) throw new FormatError(`segment size ${size64} is out of range (1 byte to 256 TiB)`);
   const size = Number(size64);

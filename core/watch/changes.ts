@@ -19,7 +19,8 @@ export function findChanges(before: Uint8Array, after: Uint8Array, baseOffset: n
   const changes: Change[] = [];
   let runStart = -1;
   const close = (end: number): void => {
-    changes.push({ offset: baseOffset + runStart, before: a.slice(runStart, end), after: b.slice(runStart, end) });
+    // new Uint8Array(view) copies; Buffer#slice would not.
+    changes.push({ offset: baseOffset + runStart, before: new Uint8Array(a.subarray(runStart, end)), after: new Uint8Array(b.subarray(runStart, end)) });
     runStart = -1;
   };
   for (let page = 0; page < a.length; page += PAGE) {

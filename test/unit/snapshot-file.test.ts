@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CancelledError, InputError, SourceLostError } from '../../core/errors';
+import { writeSnapshot } from '../../core/snapshot/writer';
+import { SnapshotFile } from '../../core/snapshot/reader';
+import { BackingFileSource } from '../../core/sources/backing-file';
+import { SnapshotSource } from '../../core/sources/snapshot-source';
+import { openFds, seededBytes, tempDir } from '../helpers/temp';
+
+function leftovers(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'));
+}
+
+test('a snapshot holds exactly the segment, and reads back through SnapshotSource', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  const data = seededBytes(3 * 65536 + 1234, 42);
+  fs.writeFileSync(seg, data);
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const out = path.join(dir, 'a.shmsnap');
+  const result = await writeSnapshot(src, { target: out, force: false, peerId: 3, layout: '{"regions":[]}' });
+  assert.equal(result.size, data.length);
+  assert.equal(result.blocks, 4);
+  const snap = SnapshotSource.open(out);
+  t.after(() => snap.close());
+  assert.equal(snap.info.size, data.length);
+  assert.equal(snap.file.header.peerId, 3);
+  assert.equal(snap.file.header.source, seg);
+  assert.equal(snap.file.header.layout, '{"regions":[]}');
+  const all = new Uint8Array(data.length);
+  snap.read(0, all);
+  assert.ok(Buffer.from(all).equals(data));
+  // The raw bytes start at a page boundary, so dd can cut them out.
+  const raw = fs.readFileSync(out).subarray(snap.file.header.headerLength);
+  assert.equal(snap.file.header.headerLength % 4096, 0);
+  assert.ok(raw.equals(data));
+  assert.deepEqual((await snap.file.verify()).badBlocks, []);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('zero blocks become holes: a mostly-zero segment costs little disk', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  const fd = fs.openSync(seg, 'w+');
+  fs.ftruncateSync(fd, 64 * 1024 * 1024);
+  fs.writeSync(fd, Buffer.from('needle'), 0, 6, 40 * 1024 * 1024 + 3);
+  fs.closeSync(fd);
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const out = path.join(dir, 'z.shmsnap');
+  const result = await writeSnapshot(src, { target: out, force: false });
+  assert.equal(result.zeroBlocks, result.blocks - 1);
+  assert.equal(result.bytesWritten, 65536);
+  const st = fs.statSync(out);
+  assert.ok(st.blocks * 512 < 1024 * 1024, `allocated ${st.blocks * 512} bytes`);
+  const snap = SnapshotFile.open(out);
+  t.after(() => snap.close());
+  const got = Buffer.alloc(6);
+  snap.readData(40 * 1024 * 1024 + 3, got);
+  assert.equal(got.toString(), 'needle');
+  assert.deepEqual((await snap.verify()).badBlocks, []);
+});
+
+test('an existing file is never replaced without force; with force it is, atomically', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  fs.writeFileSync(seg, Buffer.alloc(4096, 9));
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const out = path.join(dir, 'keep.shmsnap');
+  fs.writeFileSync(out, 'precious');
+  await assert.rejects(writeSnapshot(src, { target: out, force: false }), (e: unknown) => e instanceof InputError && /already exists.*--force/.test(e.message));
+  assert.equal(fs.readFileSync(out, 'utf8'), 'precious');
+  await writeSnapshot(src, { target: out, force: true });
+  assert.equal(SnapshotFile.open(out).header.size, 4096);
+  await assert.rejects(writeSnapshot(src, { target: path.join(dir, 'no-such-dir', 'x.shmsnap'), force: false }), /no such file/);
+  await assert.rejects(writeSnapshot(src, { target: dir, force: true }), /is a folder/);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('a cancelled snapshot leaves no file behind', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  fs.writeFileSync(seg, Buffer.alloc(256 * 1024 * 1024, 0xab));
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const out = path.join(dir, 'c.shmsnap');
+  let cancel = false;
+  const p = writeSnapshot(src, { target: out, force: false, isCancelled: () => cancel, onProgress: () => (cancel = true) });
+  await assert.rejects(p, CancelledError);
+  assert.equal(fs.existsSync(out), false);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('a source lost mid-snapshot leaves no file behind', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  fs.writeFileSync(seg, Buffer.alloc(256 * 1024 * 1024, 0xcd));
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const out = path.join(dir, 'lost.shmsnap');
+  // Truncate at the first progress report; the next read's check sees it before touching memory.
+  const p = writeSnapshot(src, { target: out, force: false, onProgress: () => fs.truncateSync(seg, 4096) });
+  await assert.rejects(p, (e: unknown) => e instanceof SourceLostError && /truncated/.test(e.message));
+  assert.equal(fs.existsSync(out), false);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('verify finds a flipped data byte and names its block', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  fs.writeFileSync(seg, seededBytes(5 * 65536, 8));
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const out = path.join(dir, 'v.shmsnap');
+  await writeSnapshot(src, { target: out, force: false });
+  const headerLength = SnapshotFile.open(out).header.headerLength;
+  const fd = fs.openSync(out, 'r+');
+  fs.writeSync(fd, Buffer.from([0x55 ^ seededBytes(3 * 65536 + 11, 8)[3 * 65536 + 10]!]), 0, 1, headerLength + 3 * 65536 + 10);
+  fs.closeSync(fd);
+  const snap = SnapshotFile.open(out);
+  t.after(() => snap.close());
+  assert.deepEqual((await snap.verify()).badBlocks, [3]);
+});
+
+test('the reader rejects foreign, truncated and padded files with the file name, and leaks no descriptor', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  fs.writeFileSync(seg, seededBytes(70000, 9));
+  const src = BackingFileSource.open(seg);
+  t.after(() => src.close());
+  const good = path.join(dir, 'good.shmsnap');
+  await writeSnapshot(src, { target: good, force: false });
+  const bytes = fs.readFileSync(good);
+  const cases: [string, Buffer, RegExp][] = [
+    ['empty', Buffer.alloc(0), /too short/],
+    ['text', Buffer.from('hello, this is not a snapshot at all, but it is long enough to have a header'), /bad magic/],
+    ['cut in the header', bytes.subarray(0, 100), /truncated/],
+    ['cut in the data', bytes.subarray(0, bytes.length - 1), /truncated: .* expected/],
+    ['padded', Buffer.concat([bytes, Buffer.alloc(3)]), /3 unexpected bytes/],
+  ];
+  const before = openFds();
+  for (const [name, content, message] of cases) {
+    const file = path.join(dir, `${name}.shmsnap`);
+    fs.writeFileSync(file, content);
+    assert.throws(() => SnapshotFile.open(file), (e: unknown) => e instanceof InputError && e.message.startsWith(`${file}: `) && message.test(e.message) && !e.message.includes('\n'), name);
+  }
+  assert.throws(() => SnapshotFile.open(dir), /not a regular file|is a directory/);
+  assert.equal(openFds(), before);
+});
