@@ -16,11 +16,12 @@ async function guest(t: { after: (fn: () => unknown) => void }): Promise<{ machi
   const { dir, cleanup } = tempDir('shmem-inspect-qemu-');
   const file = path.join(dir, 'ivshmem');
   fs.writeFileSync(file, Buffer.alloc(SIZE));
-  const machine = await QtestMachine.withBackingFile(file, SIZE);
+  let machine: QtestMachine | undefined;
   t.after(async () => {
-    await machine.quit();
+    await machine?.quit();
     cleanup();
   });
+  machine = await QtestMachine.withBackingFile(file, SIZE);
   return { machine, file, dir };
 }
 

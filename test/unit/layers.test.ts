@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { ESLint } from 'eslint';
+import { ROOT } from '../helpers/temp';
+
+/** The layer rules live in eslint.config.mjs; this proves they fire, so a config slip cannot hide a break. */
+async function lint(file: string, code: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: ROOT });
+  const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+test('core/ may not import vscode or the layers above it', async () => {
+  assert.ok((await lint('core/probe.ts', "import * as vscode from 'vscode';\nexport const x = vscode;\n")).some((m) => m.startsWith('no-restricted-imports')));
+  assert.ok((await lint('core/probe.ts', "import { x } from '../agent/protocol';\nexport const y = x;\n")).some((m) => m.startsWith('no-restricted-imports')));
+  assert.deepEqual(await lint('core/probe.ts', "import * as fs from 'node:fs';\nexport const x = fs;\n"), []);
+});
+
+test('webview/ may not import Node modules or vscode', async () => {
+  for (const mod of ['fs', 'node:fs', 'child_process', 'net', 'vscode', '../core/numbers']) {
+    const messages = await lint('webview/probe.ts', `import * as m from '${mod}';\nexport const x = m;\n`);
+    assert.ok(messages.some((m) => m.startsWith('no-restricted-imports')), `webview importing ${mod} passed lint`);
+  }
+});
+
+test('explicit any is an error everywhere', async () => {
+  assert.ok((await lint('cli/probe.ts', 'export const x: any = 1;\n')).some((m) => m.includes('no-explicit-any')));
+});
