@@ -39,7 +39,12 @@ export class QtestMachine {
       '-device', `ivshmem-plain,memdev=mb,addr=${SLOT}`,
     ]);
     const machine = new QtestMachine(child);
-    await machine.programBars();
+    try {
+      await machine.programBars();
+    } catch (err) {
+      await machine.quit();
+      throw err;
+    }
     return machine;
   }
 

@@ -16,12 +16,13 @@ async function guest(t: { after: (fn: () => unknown) => void }): Promise<{ machi
   const { dir, cleanup } = tempDir('shmem-inspect-qemu-');
   const file = path.join(dir, 'ivshmem');
   fs.writeFileSync(file, Buffer.alloc(SIZE));
-  let machine: QtestMachine | undefined;
+  const started: QtestMachine[] = [];
   t.after(async () => {
-    await machine?.quit();
+    for (const m of started) await m.quit();
     cleanup();
   });
-  machine = await QtestMachine.withBackingFile(file, SIZE);
+  const machine = await QtestMachine.withBackingFile(file, SIZE);
+  started.push(machine);
   return { machine, file, dir };
 }
 

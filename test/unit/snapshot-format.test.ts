@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { crc32 } from 'node:zlib';
 import {
   FormatError,
   MAX_HEADER_LENGTH,
@@ -117,7 +118,7 @@ test('invalid UTF-8 or JSON in the header is rejected even with a correct CRC', 
   buf.writeUInt32LE(0, 60);
   const used = 64 + 2 + Buffer.byteLength(bad.layout!);
   const usedAligned = Math.ceil(used / 8) * 8 + 16 + 16;
-  buf.writeUInt32LE(require('node:zlib').crc32(buf.subarray(0, usedAligned)), 60);
+  buf.writeUInt32LE(crc32(buf.subarray(0, usedAligned)), 60);
   assert.throws(() => decodeHeader(buf, bad.headerLength + bad.size), /not valid UTF-8/);
 });
 
