@@ -21,11 +21,6 @@ export interface Source {
   readonly info: SourceInfo;
   /** Copies target.length bytes starting at offset into target. Throws SourceLostError once gone. */
   read(offset: number, target: Uint8Array): void;
-  /**
-   * A view straight into mapped memory for [offset, offset+length) when the source has one, so
-   * that bulk work (snapshot, diff) can skip a copy. undefined means: use read().
-   */
-  view(offset: number, length: number): Uint8Array | undefined;
   /** Writes data at offset, in place. Only for writable sources. */
   write(offset: number, data: Uint8Array): void;
   /** Checks that the source is still there; returns why it is gone, or undefined. Cheap. */
@@ -43,7 +38,6 @@ export abstract class SourceBase implements Source {
   protected closed = false;
 
   abstract read(offset: number, target: Uint8Array): void;
-  abstract view(offset: number, length: number): Uint8Array | undefined;
   abstract write(offset: number, data: Uint8Array): void;
   /** Looks at the underlying object; returns why it is gone, or undefined. */
   protected abstract probe(): string | undefined;

@@ -29,9 +29,9 @@ export const snapshot: Command = {
       });
       progress.clear();
       const seconds = ((Date.now() - started) / 1000).toFixed(2);
-      const holes = result.blocks > 0 ? Math.round((result.zeroBlocks / result.blocks) * 100) : 0;
+      const holes = Math.round(((result.size - result.bytesWritten) / result.size) * 100);
       process.stderr.write(
-        `wrote ${output}: ${formatBytes(result.size)} in ${seconds} s; ${formatBytes(result.bytesWritten)} of data, ${holes}% zero blocks left as holes\n`,
+        `wrote ${output}: ${formatBytes(result.size)} in ${seconds} s; ${formatBytes(result.bytesWritten)} of data, ${holes}% zero pages left as holes\n`,
       );
       return EXIT.ok;
     } finally {

@@ -4,7 +4,7 @@ import { checkTarget, discardTemp, openTemp, publish, tempPathFor } from '../ato
 import { CancelledError, InputError, SourceLostError, describeSystemError } from '../errors';
 import { pwriteFully, yieldToEventLoop } from '../file-io';
 import type { Source } from '../source';
-import { FORMAT_VERSION, blockCount, chooseBlockSize, encodeHeader, headerLength } from './format';
+import { FORMAT_VERSION, PAGE, blockCount, chooseBlockSize, encodeHeader, headerLength } from './format';
 import type { Progress } from './reader';
 
 export interface SnapshotOptions extends Progress {
@@ -20,7 +20,7 @@ export interface SnapshotOptions extends Progress {
 export interface SnapshotResult {
   path: string;
   size: number;
-  /** Bytes actually written: blocks of zeros are left as holes. */
+  /** Bytes actually written: pages of zeros are left as holes. */
   bytesWritten: number;
   zeroBlocks: number;
   blocks: number;
@@ -49,6 +49,7 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
     const chunk = Math.max(CHUNK, blockSize);
     const buf = Buffer.allocUnsafe(chunk);
     const zero = Buffer.alloc(blockSize);
+    const zeroPage = zero.subarray(0, PAGE);
     const zeroCrc = crc32(zero);
     let bytesWritten = 0;
     let zeroBlocks = 0;
@@ -59,27 +60,14 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
       // A private copy first: the segment may change under us, and the checksum must describe
       // exactly the bytes written.
       source.read(offset, data);
-      let runStart = -1;
+      // Checksums per block; holes per page, so that a segment of scattered pages stays sparse.
       for (let from = 0; from < length; from += blockSize) {
         const block = data.subarray(from, Math.min(length, from + blockSize));
-        const index = (offset + from) / blockSize;
-        if (block.length === blockSize && block.equals(zero)) {
-          checksums[index] = zeroCrc;
-          zeroBlocks++;
-          if (runStart >= 0) {
-            pwriteFully(fd, data.subarray(runStart, from), headerLen + offset + runStart);
-            bytesWritten += from - runStart;
-            runStart = -1;
-          }
-        } else {
-          checksums[index] = crc32(block);
-          if (runStart < 0) runStart = from;
-        }
+        const allZero = block.length === blockSize && block.equals(zero);
+        checksums[(offset + from) / blockSize] = allZero ? zeroCrc : crc32(block);
+        if (allZero) zeroBlocks++;
       }
-      if (runStart >= 0) {
-        pwriteFully(fd, data.subarray(runStart), headerLen + offset + runStart);
-        bytesWritten += length - runStart;
-      }
+      bytesWritten += writeNonZeroPages(fd, data, headerLen + offset, zeroPage);
       if (Date.now() - lastYield > 50) {
         options.onProgress?.(offset + length, size);
         await yieldToEventLoop();
@@ -115,4 +103,23 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
     if (code) throw new InputError(`cannot write ${target}: ${describeSystemError(err)}`);
     throw err;
   }
+}
+
+/** Writes the runs of non-zero pages of data at position; zero pages stay holes. Returns bytes written. */
+function writeNonZeroPages(fd: number, data: Buffer, position: number, zeroPage: Buffer): number {
+  let written = 0;
+  let runStart = -1;
+  const flush = (end: number): void => {
+    pwriteFully(fd, data.subarray(runStart, end), position + runStart);
+    written += end - runStart;
+    runStart = -1;
+  };
+  for (let from = 0; from < data.length; from += PAGE) {
+    const page = data.subarray(from, Math.min(data.length, from + PAGE));
+    const isZero = page.equals(zeroPage.subarray(0, page.length));
+    if (!isZero && runStart < 0) runStart = from;
+    else if (isZero && runStart >= 0) flush(from);
+  }
+  if (runStart >= 0) flush(data.length);
+  return written;
 }

@@ -1,15 +1,24 @@
 import * as fs from 'node:fs';
 import mmap from '@riaskov/mmap-io';
 import { InputError, SourceLostError, describeSystemError } from '../errors';
+import { preadFully, pwriteFully } from '../file-io';
 import { formatBytes, MAX_OFFSET } from '../numbers';
 import { SourceBase, type SourceInfo } from '../source';
 import { fileSystemOf } from './file-system';
 
 /**
- * mmap-io passes size and offset to mmap() through a C `int`: a window must end below 2^31, and an
- * offset past 2^31 would silently wrap to a low one. So the first 2 GiB are mapped, in two windows
- * of 1 GiB (a multiple of every huge page size), and bytes past that are reached with pread/pwrite
- * on the same descriptor, which on Linux go through the same page-cache pages as the mapping.
+ * How bytes move (each measured or seen on this kind of machine):
+ * - Reads use pread on the descriptor. Linux serves it from the same page-cache pages the guest
+ *   and every other mapping see. Reading through a mapping instead would fault in every page it
+ *   touches, and on tmpfs a read fault on a hole allocates the page: a snapshot of a 1 GiB sparse
+ *   /dev/shm segment through the mapping grew the segment's memory use by 1 GiB. pread returns
+ *   zeros for a hole without allocating, and a short count (not SIGBUS) past a truncation.
+ * - Writes go through a MAP_SHARED mapping, in place, like a peer's stores; hugetlbfs has no
+ *   write(), so it needs the mapping anyway. mmap-io passes size and offset to mmap() through a C
+ *   `int`: a window must end below 2^31 (an offset of 2^32 + x would silently become x). So the
+ *   first 2 GiB are mapped in two 1 GiB windows (a multiple of every huge page size), on first
+ *   use; past that, writes use pwrite.
+ * - A descriptor that cannot be read with pread (some device files) is read through the mapping.
  */
 export const MAPPABLE_LIMIT = 2 ** 31;
 const WINDOW = 2 ** 30;
@@ -27,6 +36,7 @@ export interface BackingFileOptions {
 export class BackingFileSource extends SourceBase {
   readonly info: SourceInfo;
   private readonly windows: (Buffer | undefined)[] = [];
+  private readThroughMapping = false;
   private readonly ino: number;
   private readonly dev: number;
 
@@ -70,45 +80,49 @@ export class BackingFileSource extends SourceBase {
 
   read(offset: number, target: Uint8Array): void {
     this.ensurePresent();
-    this.transfer(offset, target, false);
+    if (!this.readThroughMapping) {
+      let n: number;
+      try {
+        n = preadFully(this.fd, target, offset);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EINVAL' && code !== 'ENODEV' && code !== 'ENXIO') throw err;
+        this.readThroughMapping = true;
+        return this.read(offset, target);
+      }
+      if (n < target.length) throw new SourceLostError(this.check() ?? `the backing file ended early at ${offset + n}`);
+      return;
+    }
+    if (offset + target.length > MAPPABLE_LIMIT) throw new InputError(`${this.path} can only be read through its mapping, and only its first 2 GiB can be mapped`);
+    this.throughMapping(offset, target, false);
   }
 
   write(offset: number, data: Uint8Array): void {
     if (!this.info.writable) throw new InputError(`${this.path} is attached read-only`);
     this.ensurePresent();
-    this.transfer(offset, data, true);
+    const mapped = Math.max(0, Math.min(data.length, MAPPABLE_LIMIT - offset));
+    if (mapped > 0) this.throughMapping(offset, data.subarray(0, mapped), true);
+    if (mapped < data.length) {
+      try {
+        pwriteFully(this.fd, data.subarray(mapped), offset + mapped);
+      } catch (err) {
+        throw new InputError(`cannot write ${this.path} past 2 GiB: ${describeSystemError(err)}`);
+      }
+    }
   }
 
-  view(offset: number, length: number): Uint8Array | undefined {
-    const index = Math.floor(offset / WINDOW);
-    if (offset + length > MAPPABLE_LIMIT || Math.floor((offset + length - 1) / WINDOW) !== index) return undefined;
-    this.ensurePresent();
-    const base = index * WINDOW;
-    return this.window(index).subarray(offset - base, offset - base + length);
-  }
-
-  /** Copies between the segment and `buf`, window by window, then past the mappable limit by pread/pwrite. */
-  private transfer(offset: number, buf: Uint8Array, toSegment: boolean): void {
+  /** Copies between the mapping windows and buf; [offset, offset+buf.length) lies below MAPPABLE_LIMIT. */
+  private throughMapping(offset: number, buf: Uint8Array, toSegment: boolean): void {
     let done = 0;
     while (done < buf.length) {
       const pos = offset + done;
-      const part = buf.subarray(done);
-      if (pos < MAPPABLE_LIMIT) {
-        const index = Math.floor(pos / WINDOW);
-        const win = this.window(index);
-        const at = pos - index * WINDOW;
-        const n = Math.min(part.length, win.length - at);
-        if (toSegment) win.set(part.subarray(0, n), at);
-        else part.set(win.subarray(at, at + n));
-        done += n;
-      } else {
-        const n = toSegment ? fs.writeSync(this.fd, part, 0, part.length, pos) : fs.readSync(this.fd, part, 0, part.length, pos);
-        if (n === 0) {
-          const reason = this.check() ?? `the backing file ended early at ${pos}`;
-          throw new SourceLostError(reason);
-        }
-        done += n;
-      }
+      const index = Math.floor(pos / WINDOW);
+      const win = this.window(index);
+      const at = pos - index * WINDOW;
+      const n = Math.min(buf.length - done, win.length - at);
+      if (toSegment) win.set(buf.subarray(done, done + n), at);
+      else buf.set(win.subarray(at, at + n), done);
+      done += n;
     }
   }
 

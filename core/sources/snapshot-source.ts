@@ -23,10 +23,6 @@ export class SnapshotSource extends SourceBase {
     }
   }
 
-  view(): undefined {
-    return undefined;
-  }
-
   write(): void {
     throw new InputError(`${this.file.path} is a snapshot: snapshots are read-only`);
   }

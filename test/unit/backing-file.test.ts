@@ -27,7 +27,37 @@ test('reads what was written to the file, and sees later writes through the mapp
   const again = new Uint8Array(4);
   src.read(500, again);
   assert.equal(Buffer.from(again).toString(), 'abcd');
-  assert.equal(Buffer.from(src.view(500, 4)!).toString(), 'abcd');
+});
+
+test('reading a sparse /dev/shm segment does not allocate its holes', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'sparse');
+  const fd = fs.openSync(file, 'w+');
+  fs.ftruncateSync(fd, 64 * 1024 * 1024);
+  fs.writeSync(fd, Buffer.from('x'), 0, 1, 32 * 1024 * 1024);
+  fs.closeSync(fd);
+  const allocated = (): number => fs.statSync(file).blocks * 512;
+  const before = allocated();
+  const src = BackingFileSource.open(file);
+  t.after(() => src.close());
+  const buf = new Uint8Array(1 << 20);
+  for (let off = 0; off < 64 * 1024 * 1024; off += buf.length) src.read(off, buf);
+  assert.ok(allocated() <= before + 65536, `reading grew the segment from ${before} to ${allocated()} bytes`);
+});
+
+test('writes go through a shared mapping of the file, in place', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'mapped');
+  fs.writeFileSync(file, Buffer.alloc(8192));
+  const src = BackingFileSource.open(file, { writable: true });
+  t.after(() => src.close());
+  src.write(3, Buffer.from([5]));
+  const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file));
+  assert.equal(maps.length, 1, 'no mapping of the file');
+  assert.match(maps[0]!, / rw-s /, 'the mapping is not shared and writable');
+  assert.equal(fs.readFileSync(file)[3], 5);
 });
 
 test('read-only by default: a write is refused and the file is untouched', (t) => {

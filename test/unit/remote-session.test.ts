@@ -16,17 +16,19 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-test('the parent reads through the agent and never maps the file itself', async (t) => {
+test('the parent reads and writes through the agent and never maps the file itself', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const file = path.join(dir, 'seg');
   const data = seededBytes(65536, 3);
   fs.writeFileSync(file, data);
-  const session = await RemoteSession.attach(file);
+  const session = await RemoteSession.attach(file, { writable: true });
   t.after(() => session.close());
   assert.equal(session.info.size, 65536);
   assert.equal(session.info.kind, 'file');
   assert.ok(Buffer.from(await session.read(100, 200)).equals(data.subarray(100, 300)));
+  await session.write(10, new Uint8Array([0xaa, 0xbb]));
+  assert.deepEqual([...fs.readFileSync(file).subarray(10, 12)], [0xaa, 0xbb]);
   const ourMaps = fs.readFileSync('/proc/self/maps', 'utf8');
   assert.equal(ourMaps.includes(file), false, 'the parent has the backing file mapped');
   const agentMaps = fs.readFileSync(`/proc/${session.agentPid}/maps`, 'utf8');
@@ -56,20 +58,20 @@ test('watch delivers changes made by another writer, and last bytes follow them'
   assert.deepEqual([...session.lastBytes.get(4999, 5)!], [0, 9, 8, 7, 0]);
 });
 
-test('SIGBUS in the agent (a real read of a truncated mapping) disconnects the session; last bytes stay; a new agent can attach', async (t) => {
+test('SIGBUS in the agent (a real store into a truncated mapping) disconnects the session; last bytes stay; a new agent can attach', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const file = path.join(dir, 'seg');
   const data = seededBytes(3 * 4096, 4);
   fs.writeFileSync(file, data);
-  // skip-checks: the agent reads through the mapping without looking at the file first.
-  const session = await RemoteSession.attach(file, { env: { ...process.env, SHMEM_INSPECT_FAULT: 'skip-checks' } });
+  // skip-checks: the agent writes through the mapping without looking at the file first.
+  const session = await RemoteSession.attach(file, { writable: true, env: { ...process.env, SHMEM_INSPECT_FAULT: 'skip-checks' } });
   t.after(() => session.close());
   await session.read(0, data.length);
   let told: string | undefined;
   session.onDisconnected((reason) => (told = reason));
   fs.truncateSync(file, 0);
-  await assert.rejects(session.read(8192, 16), (e: unknown) => e instanceof SourceLostError && /SIGBUS/.test(e.message));
+  await assert.rejects(session.write(8192, new Uint8Array([1])), (e: unknown) => e instanceof SourceLostError && /SIGBUS/.test(e.message));
   assert.equal(session.state, 'disconnected');
   assert.match(told ?? '', /shrank under its mapping/);
   assert.ok(Buffer.from(session.lastBytes.get(0, data.length)!).equals(data), 'the last bytes were not kept');
