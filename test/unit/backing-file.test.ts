@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { InputError, SourceLostError } from '../../core/errors';
-import { BackingFileSource, MAPPABLE_LIMIT } from '../../core/sources/backing-file';
+import { BackingFileSource } from '../../core/sources/backing-file';
+import { MAPPABLE_LIMIT } from '../../core/sources/segment-io';
 import { openFds, seededBytes, tempDir } from '../helpers/temp';
 
 test('reads what was written to the file, and sees later writes through the mapping', (t) => {

@@ -1,0 +1,133 @@
+/**
+ * The ivshmem server protocol (QEMU docs/specs/ivshmem-spec.rst), client side, as pure logic.
+ *
+ * The server sends 8-byte little-endian signed integers, each with zero or one file descriptor:
+ *   1. the protocol version, 0, without fd;
+ *   2. the client's own ID, 0..65535, without fd;
+ *   3. -1 with the shared memory fd;
+ *   4. then, in any number: a peer ID with an eventfd (that peer, one message per vector, in
+ *      vector order; the client's own ID here means its own vectors), or a peer ID without fd
+ *      (that peer left).
+ *
+ * Bytes arrive in chunks, and fds arrive beside them (usocket emits them before the chunk they
+ * came with). The kernel ends a read at a message that carried fds, so a chunk's fds belong to the
+ * message that ends with the chunk (see FACTS.md). StreamDecoder applies that rule and turns the
+ * stream into messages; ClientHandshake checks their order and meaning.
+ */
+
+export class ProtocolError extends Error {}
+
+export interface RawMessage {
+  value: bigint;
+  fd: number | undefined;
+}
+
+/** Upper bounds that keep a hostile server from exhausting our descriptors or memory. */
+export const MAX_PEER_ID = 65535;
+export const MAX_VECTORS = 64;
+export const MAX_RECEIVED_FDS = 4096;
+
+/**
+ * Cuts a byte stream into 8-byte messages and gives each the fd that came with it. Every fd it
+ * was given ends up either in a message or in `takeStrayFds()`, so the caller can close it.
+ */
+export class StreamDecoder {
+  private pending = new Uint8Array(0);
+
+  /** Feeds one chunk and the fds received with it; returns the complete messages. */
+  push(chunk: Uint8Array, fds: readonly number[]): RawMessage[] {
+    const data = new Uint8Array(this.pending.length + chunk.length);
+    data.set(this.pending, 0);
+    data.set(chunk, this.pending.length);
+    const whole = data.length - (data.length % 8);
+    this.pending = data.slice(whole);
+    const view = new DataView(data.buffer, data.byteOffset, whole);
+    const messages: RawMessage[] = [];
+    for (let p = 0; p < whole; p += 8) messages.push({ value: view.getBigInt64(p, true), fd: undefined });
+    if (fds.length > 0) {
+      if (this.pending.length > 0 || messages.length === 0) {
+        throw new FdError('a file descriptor arrived in the middle of a message', fds);
+      }
+      if (fds.length > 1) throw new FdError(`${fds.length} file descriptors arrived with one message (at most 1 is allowed)`, fds);
+      messages[messages.length - 1]!.fd = fds[0];
+    }
+    return messages;
+  }
+
+  /** Bytes of an incomplete message still waiting for the rest. */
+  get partialBytes(): number {
+    return this.pending.length;
+  }
+}
+
+/** A protocol error that also hands back fds nobody owns yet, so that they get closed. */
+export class FdError extends ProtocolError {
+  constructor(
+    message: string,
+    readonly fds: readonly number[],
+  ) {
+    super(message);
+  }
+}
+
+export type ClientEvent =
+  | { type: 'welcome'; version: 0 }
+  | { type: 'id'; id: number }
+  | { type: 'memory'; fd: number }
+  | { type: 'peer-vector'; peer: number; vector: number; fd: number }
+  | { type: 'own-vector'; vector: number; fd: number }
+  | { type: 'peer-left'; peer: number };
+
+/**
+ * The client's view of the protocol: checks every message against what may come next and what
+ * the numbers may be. Fds in a rejected message are the caller's to close.
+ */
+export class ClientHandshake {
+  private stage: 'version' | 'id' | 'memory' | 'peers' = 'version';
+  ownId = -1;
+  /** Vectors received so far per peer ID (the own ID included). */
+  private readonly vectorCounts = new Map<number, number>();
+  private fdsReceived = 0;
+
+  accept(m: RawMessage): ClientEvent {
+    if (m.fd !== undefined && ++this.fdsReceived > MAX_RECEIVED_FDS) {
+      throw new ProtocolError(`the server sent more than ${MAX_RECEIVED_FDS} file descriptors`);
+    }
+    switch (this.stage) {
+      case 'version':
+        if (m.value !== 0n) throw new ProtocolError(`the server speaks protocol version ${m.value}; only version 0 is supported`);
+        if (m.fd !== undefined) throw new ProtocolError('the server sent a file descriptor with the protocol version');
+        this.stage = 'id';
+        return { type: 'welcome', version: 0 };
+      case 'id':
+        if (m.value < 0n || m.value > BigInt(MAX_PEER_ID)) throw new ProtocolError(`the server assigned client ID ${m.value}, outside 0..${MAX_PEER_ID}`);
+        if (m.fd !== undefined) throw new ProtocolError('the server sent a file descriptor with the client ID');
+        this.ownId = Number(m.value);
+        this.stage = 'memory';
+        return { type: 'id', id: this.ownId };
+      case 'memory':
+        if (m.value !== -1n) throw new ProtocolError(`expected -1 with the shared memory, got ${m.value}`);
+        if (m.fd === undefined) throw new ProtocolError('the server sent no file descriptor for the shared memory');
+        this.stage = 'peers';
+        return { type: 'memory', fd: m.fd };
+      case 'peers': {
+        if (m.value < 0n || m.value > BigInt(MAX_PEER_ID)) throw new ProtocolError(`peer ID ${m.value} is outside 0..${MAX_PEER_ID}`);
+        const peer = Number(m.value);
+        if (m.fd === undefined) {
+          if (peer === this.ownId) throw new ProtocolError('the server says this client left');
+          if (!this.vectorCounts.has(peer)) throw new ProtocolError(`the server says peer ${peer} left, but it was never announced`);
+          this.vectorCounts.delete(peer);
+          return { type: 'peer-left', peer };
+        }
+        const vector = this.vectorCounts.get(peer) ?? 0;
+        if (vector >= MAX_VECTORS) throw new ProtocolError(`peer ${peer} was given more than ${MAX_VECTORS} vectors`);
+        this.vectorCounts.set(peer, vector + 1);
+        return peer === this.ownId ? { type: 'own-vector', vector, fd: m.fd } : { type: 'peer-vector', peer, vector, fd: m.fd };
+      }
+    }
+  }
+
+  get ready(): boolean {
+    return this.stage === 'peers';
+  }
+}

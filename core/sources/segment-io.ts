@@ -1,0 +1,116 @@
+import mmap from '@riaskov/mmap-io';
+import { InputError, SourceLostError, describeSystemError } from '../errors';
+import { preadFully, pwriteFully } from '../file-io';
+
+/**
+ * Moves bytes in and out of a shared-memory descriptor (a backing file, or the memory fd an
+ * ivshmem server hands out). How, and why (each measured or seen on this kind of machine):
+ * - Reads use pread. Linux serves it from the same page-cache pages the guest and every other
+ *   mapping see. Reading through a mapping would fault in every page it touches, and on tmpfs a
+ *   read fault on a hole allocates the page: a snapshot of a 1 GiB sparse /dev/shm segment through
+ *   the mapping grew the segment's memory use by 1 GiB. pread returns zeros for a hole without
+ *   allocating, and a short count (not SIGBUS) past a truncation.
+ * - Writes go through a MAP_SHARED mapping, in place, like a peer's stores; hugetlbfs has no
+ *   write(), so it needs the mapping anyway.
+ * - The first window is mapped when the segment is opened: that proves the descriptor can be
+ *   mapped, and costs nothing until a page is touched.
+ * - mmap-io passes size and offset to mmap() through a C `int`: a window must end below 2^31 (an
+ *   offset of 2^32 + x would silently become x). So the first 2 GiB are mapped in two 1 GiB
+ *   windows (a multiple of every huge page size); past that, writes use pwrite.
+ * - A descriptor that refuses pread (some device files) is read through the mapping.
+ */
+export const MAPPABLE_LIMIT = 2 ** 31;
+const WINDOW = 2 ** 30;
+
+export class SegmentIO {
+  private readonly windows: (Buffer | undefined)[] = [];
+  private readThroughMapping = false;
+
+  /**
+   * @param label names the segment in messages ("/dev/shm/x", "the server's shared memory")
+   * @param whyGone asked when a read comes up short: the reason the segment went away, if known
+   */
+  constructor(
+    readonly fd: number,
+    readonly size: number,
+    readonly writable: boolean,
+    private readonly label: string,
+    private readonly whyGone: () => string | undefined,
+  ) {
+    this.window(0);
+  }
+
+  read(offset: number, target: Uint8Array): void {
+    if (!this.readThroughMapping) {
+      let n: number;
+      try {
+        n = preadFully(this.fd, target, offset);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EINVAL' && code !== 'ENODEV' && code !== 'ENXIO') throw err;
+        this.readThroughMapping = true;
+        return this.read(offset, target);
+      }
+      if (n < target.length) throw new SourceLostError(this.whyGone() ?? `${this.label} ended early at ${offset + n}`);
+      return;
+    }
+    if (offset + target.length > MAPPABLE_LIMIT) throw new InputError(`${this.label} can only be read through its mapping, and only its first 2 GiB can be mapped`);
+    this.throughMapping(offset, target, false);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    if (!this.writable) throw new InputError(`${this.label} is attached read-only`);
+    const mapped = Math.max(0, Math.min(data.length, MAPPABLE_LIMIT - offset));
+    if (mapped > 0) this.throughMapping(offset, data.subarray(0, mapped), true);
+    if (mapped < data.length) {
+      try {
+        pwriteFully(this.fd, data.subarray(mapped), offset + mapped);
+      } catch (err) {
+        throw new InputError(`cannot write ${this.label} past 2 GiB: ${describeSystemError(err)}`);
+      }
+    }
+  }
+
+  /** Drops the mappings (mmap-io unmaps when the Buffers are collected). The fd is the owner's. */
+  release(): void {
+    this.windows.length = 0;
+  }
+
+  /** Copies between the mapping windows and buf; [offset, offset+buf.length) lies below MAPPABLE_LIMIT. */
+  private throughMapping(offset: number, buf: Uint8Array, toSegment: boolean): void {
+    let done = 0;
+    while (done < buf.length) {
+      const pos = offset + done;
+      const index = Math.floor(pos / WINDOW);
+      const win = this.window(index);
+      const at = pos - index * WINDOW;
+      const n = Math.min(buf.length - done, win.length - at);
+      if (toSegment) win.set(buf.subarray(done, done + n), at);
+      else buf.set(win.subarray(at, at + n), done);
+      done += n;
+    }
+  }
+
+  private window(index: number): Buffer {
+    let win = this.windows[index];
+    if (!win) {
+      const base = index * WINDOW;
+      const length = Math.min(WINDOW, this.size - base);
+      const prot = this.writable ? mmap.PROT_READ | mmap.PROT_WRITE : mmap.PROT_READ;
+      try {
+        win = mmap.map(length, prot as 1 | 3, mmap.MAP_SHARED, this.fd, base);
+      } catch (err) {
+        throw new InputError(`cannot map ${this.label} (${base}+${length}): ${mmapErrorText(err)}`);
+      }
+      this.windows[index] = win;
+    }
+    return win;
+  }
+}
+
+/** mmap-io says "mmap failed, 19"; say what errno 19 means. */
+function mmapErrorText(err: unknown): string {
+  const m = /(\d+)\s*$/.exec(String((err as Error)?.message));
+  const errno: Record<string, string> = { '1': 'operation not permitted', '12': 'not enough memory', '13': 'permission denied', '19': 'the file type does not support mapping', '22': 'invalid argument (size or alignment)', '9': 'bad file descriptor' };
+  return m ? (errno[m[1]!] ?? `errno ${m[1]}`) : String((err as Error)?.message ?? err);
+}
