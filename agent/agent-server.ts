@@ -5,6 +5,7 @@ import { writeSnapshot } from '../core/snapshot/writer';
 import type { Source } from '../core/source';
 import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
+import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
 import { MessageError, parseToAgent } from './codec';
 import type { AgentEvent, AgentReplies, AgentRequest, FromAgent, SnapshotSummary } from './protocol';
@@ -18,6 +19,7 @@ type Send = (message: FromAgent) => void;
  */
 export class AgentServer {
   private source: Source | undefined;
+  private opening = false;
   private watcher: RangeWatcher | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly cancelled = new Set<number>();
@@ -57,6 +59,12 @@ export class AgentServer {
     this.send({ kind: 'event', event });
   }
 
+  private requireIvshmem(): IvshmemSource {
+    const source = this.requireSource();
+    if (!(source instanceof IvshmemSource)) throw new InputError('this source is not an ivshmem server: it has no peers or doorbells');
+    return source;
+  }
+
   private requireSource(): Source {
     if (!this.source) throw new InputError('no source is open');
     return this.source;
@@ -65,7 +73,7 @@ export class AgentServer {
   private async dispatch(id: number, r: AgentRequest): Promise<AgentReplies[keyof AgentReplies]> {
     switch (r.type) {
       case 'open':
-        return this.open(r.source, r.writable);
+        return await this.open(r.source, r.writable);
       case 'read': {
         const source = this.requireSource();
         const range = resolveRange(source.info.size, r.offset, r.length);
@@ -94,6 +102,11 @@ export class AgentServer {
           isCancelled: () => this.cancelled.has(id),
         });
       }
+      case 'peers':
+        return this.requireIvshmem().table();
+      case 'ring':
+        this.requireIvshmem().ring(r.peer, r.vector);
+        return {};
       case 'cancel': {
         const found = this.running.has(r.request);
         if (found) this.cancelled.add(r.request);
@@ -105,10 +118,12 @@ export class AgentServer {
     }
   }
 
-  private open(text: string, writable: boolean): AgentReplies['open'] {
-    if (this.source) throw new InputError('this agent already has a source open');
-    const source = openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks });
+  private async open(text: string, writable: boolean): Promise<AgentReplies['open']> {
+    if (this.source || this.opening) throw new InputError('this agent already has a source open');
+    this.opening = true;
+    const source = await openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
     this.source = source;
+    if (source instanceof IvshmemSource) source.client.onChange(() => this.emit({ type: 'peers', table: source.table() }));
     source.onGone((reason) => {
       this.stopWatch();
       this.emit({ type: 'gone', reason });

@@ -5,6 +5,8 @@
  * MessageError naming the field, never a crash.
  */
 import { MAX_OFFSET } from '../core/numbers';
+import { MAX_PEER_ID, MAX_VECTORS } from '../core/ivshmem/messages';
+import type { PeerTable } from '../core/ivshmem/client';
 import type { ErrorCode } from '../core/errors';
 import { MAX_INTERVAL_MS, MAX_TRANSFER, MIN_INTERVAL_MS, type AgentEvent, type AgentRequest, type FromAgent, type ToAgent } from './protocol';
 
@@ -71,6 +73,9 @@ function parseRequest(r: Obj): AgentRequest {
       return { type: 'snapshot', target: str(r, 'target'), tempPath: str(r, 'tempPath'), force: bool(r, 'force') };
     case 'cancel':
       return { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) };
+    case 'ring':
+      return { type: 'ring', peer: int(r, 'peer', 0, MAX_PEER_ID), vector: int(r, 'vector', 0, MAX_VECTORS - 1) };
+    case 'peers':
     case 'unwatch':
     case 'verify':
     case 'close':
@@ -120,7 +125,28 @@ function parseEvent(e: Obj): AgentEvent {
       return { type: 'progress', request: int(e, 'request', 1, Number.MAX_SAFE_INTEGER), done: int(e, 'done', 0, MAX_OFFSET), total: int(e, 'total', 0, MAX_OFFSET) };
     case 'gone':
       return { type: 'gone', reason: str(e, 'reason') };
+    case 'peers':
+      return { type: 'peers', table: parsePeerTable(obj(e.table, 'table')) };
     default:
       throw new MessageError(`unknown event type ${JSON.stringify(String(e.type)).slice(0, 40)}`);
   }
+}
+
+/** A peer table from the agent (also used to check a 'peers' reply). */
+export function parsePeerTable(t: Obj): PeerTable {
+  const ownId = int(t, 'ownId', 0, MAX_PEER_ID);
+  const interrupts = t.interrupts;
+  if (!Array.isArray(interrupts) || interrupts.length > MAX_VECTORS || interrupts.some((n) => typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)) {
+    throw new MessageError('interrupts must be a list of counters');
+  }
+  const peers = t.peers;
+  if (!Array.isArray(peers) || peers.length > MAX_PEER_ID + 1) throw new MessageError('peers must be a list');
+  return {
+    ownId,
+    interrupts: interrupts as number[],
+    peers: peers.map((p) => {
+      const o = obj(p, 'peer');
+      return { id: int(o, 'id', 0, MAX_PEER_ID), vectors: int(o, 'vectors', 0, MAX_VECTORS) };
+    }),
+  };
 }

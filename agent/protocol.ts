@@ -13,6 +13,7 @@ import type { VerifyResult } from '../core/snapshot/reader';
 import type { SnapshotResult } from '../core/snapshot/writer';
 import type { SourceInfo } from '../core/source';
 import type { Change } from '../core/watch/changes';
+import type { PeerTable } from '../core/ivshmem/client';
 
 /** The header fields of a snapshot source, as `info` shows them. */
 export interface SnapshotSummary {
@@ -36,6 +37,8 @@ export type AgentRequest =
   | { type: 'unwatch' }
   | { type: 'snapshot'; target: string; tempPath: string; force: boolean }
   | { type: 'verify' }
+  | { type: 'peers' }
+  | { type: 'ring'; peer: number; vector: number }
   | { type: 'cancel'; request: number }
   | { type: 'close' };
 
@@ -48,6 +51,8 @@ export interface AgentReplies {
   unwatch: Record<string, never>;
   snapshot: SnapshotResult;
   verify: VerifyResult;
+  peers: PeerTable;
+  ring: Record<string, never>;
   cancel: { found: boolean };
   close: Record<string, never>;
 }
@@ -55,7 +60,9 @@ export interface AgentReplies {
 export type AgentEvent =
   | { type: 'changes'; time: number; changes: Change[] }
   | { type: 'progress'; request: number; done: number; total: number }
-  | { type: 'gone'; reason: string };
+  | { type: 'gone'; reason: string }
+  /** An ivshmem session's peer table or interrupt counters changed. */
+  | { type: 'peers'; table: PeerTable };
 
 export interface ToAgent {
   id: number;

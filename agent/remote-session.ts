@@ -5,7 +5,8 @@ import { discardTemp, tempPathFor } from '../core/atomic-file';
 import type { Range } from '../core/numbers';
 import type { SourceInfo } from '../core/source';
 import type { Tick } from '../core/watch/range-watcher';
-import { MessageError, parseFromAgent } from './codec';
+import { MessageError, parseFromAgent, parsePeerTable } from './codec';
+import type { PeerTable } from '../core/ivshmem/client';
 import { LastBytes } from './last-bytes';
 import { MAX_TRANSFER, type AgentReplies, type AgentRequest, type SnapshotSummary } from './protocol';
 
@@ -56,6 +57,7 @@ export class RemoteSession {
   private readonly pending = new Map<number, Pending>();
   private readonly disconnectListeners = new Set<(reason: string) => void>();
   private readonly changeListeners = new Set<(tick: Tick) => void>();
+  private readonly peerListeners = new Set<(table: PeerTable) => void>();
   private stderrTail = '';
   private readonly exited: Promise<void>;
 
@@ -162,6 +164,20 @@ export class RemoteSession {
     }
   }
 
+  /** The peer table of an ivshmem session (own ID, interrupt counters, other peers). */
+  async peers(): Promise<PeerTable> {
+    return parsePeerTable((await this.request({ type: 'peers' })) as unknown as Record<string, unknown>);
+  }
+
+  async ring(peer: number, vector: number): Promise<void> {
+    await this.request({ type: 'ring', peer, vector });
+  }
+
+  onPeers(listener: (table: PeerTable) => void): () => void {
+    this.peerListeners.add(listener);
+    return () => this.peerListeners.delete(listener);
+  }
+
   verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
     return this.longRequest({ type: 'verify' }, work);
   }
@@ -252,6 +268,9 @@ export class RemoteSession {
         break;
       case 'gone':
         this.lose(event.reason);
+        break;
+      case 'peers':
+        for (const listener of [...this.peerListeners]) listener(event.table);
         break;
     }
   }

@@ -6,11 +6,13 @@ import { dump } from './commands/dump';
 import { info } from './commands/info';
 import { snapshot } from './commands/snapshot';
 import { watch } from './commands/watch';
+import { peers, ring } from './commands/ivshmem';
+import { serve } from './commands/serve';
 import { EXIT, exitCodeFor } from './output';
 
 declare const PACKAGE_VERSION: string | undefined;
 
-const COMMANDS: Command[] = [dump, snapshot, info, watch];
+const COMMANDS: Command[] = [dump, snapshot, info, watch, serve, peers, ring];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.usage.length));
@@ -20,7 +22,8 @@ function help(): string {
     'usage:',
     ...COMMANDS.map((c) => `  ${c.spec.usage.padEnd(width)}  ${c.spec.summary}`),
     '',
-    'SOURCE is a backing file (/dev/shm/NAME, a hugetlbfs or disk file) or a .shmsnap snapshot.',
+    'SOURCE is a backing file (/dev/shm/NAME, a hugetlbfs or disk file), a .shmsnap snapshot, or an',
+    'ivshmem server socket (unix:/path, or the path of a socket), joined as a peer.',
     'Offsets and lengths are decimal or 0x-hex. Exit codes: 0 ok, 1 usage, 2 bad input, 3 source lost.',
     '',
   ].join('\n');

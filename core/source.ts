@@ -1,6 +1,6 @@
 import { SourceLostError } from './errors';
 
-export type SourceKind = 'file' | 'snapshot';
+export type SourceKind = 'file' | 'snapshot' | 'ivshmem';
 
 /** What a user sees about a source: enough for `info` and for the Sessions view. */
 export interface SourceInfo {
@@ -11,6 +11,8 @@ export interface SourceInfo {
   writable: boolean;
   /** The file system holding a backing file: "tmpfs", "hugetlbfs", "ext4"... */
   fileSystem?: string;
+  /** The ID an ivshmem server gave us. */
+  peerId?: number;
 }
 
 /**

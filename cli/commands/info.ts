@@ -18,6 +18,7 @@ export const info: Command = {
       const { info: source, snapshot } = session;
       const facts: Record<string, unknown> = { kind: source.kind, source: source.description, size: source.size };
       if (source.fileSystem) facts.fileSystem = source.fileSystem;
+      if (source.peerId !== undefined) facts.peerId = source.peerId;
       let corrupt = false;
       if (snapshot) {
         const progress = new ProgressLine('verifying');
@@ -42,7 +43,8 @@ export const info: Command = {
       if (args.flags.has('json')) {
         await writeOut(`${JSON.stringify(facts)}\n`);
       } else {
-        const lines = [`kind:         ${source.kind === 'file' ? 'backing file' : 'snapshot'}`, `source:       ${source.description}`, `size:         ${source.size} bytes (${hex(source.size)}, ${formatBytes(source.size)})`];
+        const kinds = { file: 'backing file', snapshot: 'snapshot', ivshmem: `ivshmem server, joined as peer ${source.peerId}` };
+        const lines = [`kind:         ${kinds[source.kind]}`, `source:       ${source.description}`, `size:         ${source.size} bytes (${hex(source.size)}, ${formatBytes(source.size)})`];
         if (source.fileSystem) lines.push(`file system:  ${source.fileSystem}`);
         if (snapshot) {
           lines.push(

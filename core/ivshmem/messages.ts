@@ -115,7 +115,7 @@ export class ClientHandshake {
         const peer = Number(m.value);
         if (m.fd === undefined) {
           if (peer === this.ownId) throw new ProtocolError('the server says this client left');
-          if (!this.vectorCounts.has(peer)) throw new ProtocolError(`the server says peer ${peer} left, but it was never announced`);
+          // A peer with no vectors was never announced, but its departure still is.
           this.vectorCounts.delete(peer);
           return { type: 'peer-left', peer };
         }
@@ -129,5 +129,53 @@ export class ClientHandshake {
 
   get ready(): boolean {
     return this.stage === 'peers';
+  }
+}
+
+export interface ProtocolStep {
+  /** Events from the messages before any error, in order; the caller owns their fds. */
+  events: ClientEvent[];
+  /** Set when a message broke the protocol; its fds and those after it are in orphanFds. */
+  error?: ProtocolError;
+  /** Fds nobody owns: the caller closes them. */
+  orphanFds: number[];
+}
+
+/**
+ * The whole client-side protocol as one pure step: bytes and fds in, events out. Every fd given
+ * to push() comes back exactly once, in an event or in orphanFds (the fuzz test checks this).
+ */
+export class ClientProtocol {
+  private readonly decoder = new StreamDecoder();
+  readonly handshake = new ClientHandshake();
+  private failed = false;
+
+  push(chunk: Uint8Array, fds: readonly number[]): ProtocolStep {
+    if (this.failed) return { events: [], orphanFds: [...fds] };
+    let messages: RawMessage[];
+    try {
+      messages = this.decoder.push(chunk, fds);
+    } catch (err) {
+      this.failed = true;
+      if (err instanceof FdError) return { events: [], error: err, orphanFds: [...err.fds] };
+      throw err;
+    }
+    const events: ClientEvent[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      try {
+        events.push(this.handshake.accept(messages[i]!));
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.failed = true;
+        const orphanFds = messages.slice(i).flatMap((m) => (m.fd === undefined ? [] : [m.fd]));
+        return { events, error: err, orphanFds };
+      }
+    }
+    return { events, orphanFds: [] };
+  }
+
+  /** Bytes of an incomplete message waiting for the rest (a close now would cut it). */
+  get partialBytes(): number {
+    return this.decoder.partialBytes;
   }
 }

@@ -81,7 +81,7 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
       size,
       time,
       blockSize,
-      peerId: options.peerId,
+      peerId: options.peerId ?? source.info.peerId,
       checked: false,
       source: description,
       layout: options.layout,

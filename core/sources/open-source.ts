@@ -3,6 +3,7 @@ import { InputError, describeSystemError } from '../errors';
 import { looksLikeSnapshot } from '../snapshot/reader';
 import type { Source } from '../source';
 import { BackingFileSource } from './backing-file';
+import { IvshmemSource } from './ivshmem-source';
 import { SnapshotSource } from './snapshot-source';
 
 export type SourceSpec = { kind: 'file'; path: string } | { kind: 'snapshot'; path: string } | { kind: 'ivshmem'; path: string };
@@ -36,7 +37,7 @@ export interface OpenOptions {
   skipChecks?: boolean;
 }
 
-export function openSource(spec: SourceSpec, options: OpenOptions = {}): Source {
+export async function openSource(spec: SourceSpec, options: OpenOptions = {}): Promise<Source> {
   switch (spec.kind) {
     case 'file':
       return BackingFileSource.open(spec.path, options);
@@ -44,6 +45,6 @@ export function openSource(spec: SourceSpec, options: OpenOptions = {}): Source 
       if (options.writable) throw new InputError(`${spec.path} is a snapshot: snapshots are read-only`);
       return SnapshotSource.open(spec.path);
     case 'ivshmem':
-      throw new InputError(`${spec.path}: attaching to an ivshmem server socket is not implemented yet; attach its backing file instead`);
+      return IvshmemSource.connect(spec.path, options);
   }
 }
