@@ -149,18 +149,21 @@ export class IvshmemServer {
 
   private listen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.server.on('error', (err: Error) => reject(new InputError(`cannot listen on ${this.options.socketPath}: ${describeSystemError(err)}`)));
-      this.server.on('connection', (socket) => this.accept(socket));
-      // The socket file is created with mode 0600: only this user may join.
+      // The socket file gets mode 0600: only this user may join. usocket binds asynchronously, so
+      // the umask stays narrowed until it is listening (nothing else in this process creates files
+      // meanwhile), and a chmod makes sure of it.
       const previous = process.umask(0o177);
-      try {
-        this.server.listen(this.options.socketPath, () => {
-          this.socketIno = fs.statSync(this.options.socketPath).ino;
-          resolve();
-        });
-      } finally {
+      this.server.on('error', (err: Error) => {
         process.umask(previous);
-      }
+        reject(new InputError(`cannot listen on ${this.options.socketPath}: ${describeSystemError(err)}`));
+      });
+      this.server.on('connection', (socket) => this.accept(socket));
+      this.server.listen(this.options.socketPath, () => {
+        process.umask(previous);
+        fs.chmodSync(this.options.socketPath, 0o600);
+        this.socketIno = fs.statSync(this.options.socketPath).ino;
+        resolve();
+      });
     });
   }
 

@@ -20,7 +20,8 @@ test('every CLI argument rejects bad values with a clear message and the right e
   const existing = path.join(dir, 'existing.shmsnap');
   fs.writeFileSync(existing, 'keep me');
   const sock = path.join(dir, 'sock');
-  const server = net.createServer().listen(sock);
+  // Not an ivshmem server: it answers with text.
+  const server = net.createServer((c) => c.on('error', () => undefined).end('HTTP/1.1 400 Bad Request\r\n\r\n')).listen(sock);
   t.after(() => server.close());
   await new Promise((r) => server.once('listening', r));
 
@@ -47,8 +48,28 @@ test('every CLI argument rejects bad values with a clear message and the right e
     [['dump', '/dev/null'], 2, /not a regular file/],
     [['dump', ''], 2, /the source is empty/],
     [['dump', 'unix:'], 2, /needs a socket path/],
-    [['dump', sock], 2, /ivshmem server socket is not implemented yet/],
-    [['dump', `unix:${sock}`], 2, /ivshmem server socket is not implemented yet/],
+    [['dump', sock], 2, /the ivshmem server at .*sock: broke the protocol: the server speaks protocol version \d+; only version 0 is supported/],
+    [['dump', `unix:${sock}`], 2, /broke the protocol/],
+    [['dump', `unix:${path.join(dir, 'nosock')}`], 2, /cannot reach the ivshmem server at .*nosock: no such file or directory/],
+    [['dump', `unix:${seg}`], 2, /is not a UNIX socket/],
+    [['peers'], 1, /missing SOCKET/],
+    [['peers', seg], 2, /is not a UNIX socket/],
+    [['peers', sock, '--json', '--all'], 1, /unknown option --all/],
+    [['ring', sock], 1, /--peer N is required/],
+    [['ring', sock, '--peer', '70000'], 2, /--peer must be between 0 and 65535/],
+    [['ring', sock, '--peer', '1', '--vector', '64'], 2, /--vector must be between 0 and 63/],
+    [['ring', sock, '--peer', 'x'], 2, /--peer must be a whole number/],
+    [['serve'], 1, /--socket PATH is required/],
+    [['serve', '--socket', path.join(dir, 's2')], 1, /--size N is required/],
+    [['serve', '--socket', path.join(dir, 's2'), '--size', '0'], 2, /--size must be between 1 byte and 256 TiB/],
+    [['serve', '--socket', path.join(dir, 's2'), '--size', 'big'], 2, /--size must be a decimal or 0x-hex number/],
+    [['serve', '--socket', path.join(dir, 's2'), '--size', '1M', '--vectors', '65'], 2, /--vectors must be between 0 and 64/],
+    [['serve', '--socket', path.join(dir, 's2'), '--size', '1M', '--shm', 'x', '--memfd'], 1, /--shm and --memfd exclude each other/],
+    [['serve', '--socket', path.join(dir, 's2'), '--size', '1M', '--shm', 'a/b'], 2, /--shm NAME must be a plain file name/],
+    [['serve', '--socket', seg, '--size', '1M'], 2, /exists and is not a socket; refusing to replace it/],
+    [['serve', '--socket', sock, '--size', '1M'], 2, /is in use by a running server/],
+    [['serve', '--socket', path.join(dir, 'nodir', 's'), '--size', '1M'], 2, /the folder .*nodir does not exist/],
+    [['serve', 'extra', '--socket', path.join(dir, 's2'), '--size', '1M'], 1, /unexpected argument "extra"/],
     [['snapshot', seg], 1, /-o FILE is required/],
     [['snapshot', seg, '-o'], 1, /--output needs a value/],
     [['snapshot', seg, '-o', existing], 2, /already exists \(use --force to replace it\)/],

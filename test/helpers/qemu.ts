@@ -31,12 +31,26 @@ export class QtestMachine {
   }
 
   /** Starts QEMU with ivshmem-plain on a backing file and maps BAR0 and BAR2. */
-  static async withBackingFile(file: string, size: number): Promise<QtestMachine> {
+  static withBackingFile(file: string, size: number): Promise<QtestMachine> {
+    return QtestMachine.start([
+      '-object', `memory-backend-file,id=mb,share=on,mem-path=${file},size=${size}`,
+      '-device', `ivshmem-plain,memdev=mb,addr=${SLOT}`,
+    ]);
+  }
+
+  /** Starts QEMU with ivshmem-doorbell joined to an ivshmem server, and maps its BARs. */
+  static withServer(socketPath: string, vectors: number): Promise<QtestMachine> {
+    return QtestMachine.start([
+      '-chardev', `socket,path=${socketPath},id=ivs`,
+      '-device', `ivshmem-doorbell,chardev=ivs,vectors=${vectors},addr=${SLOT}`,
+    ]);
+  }
+
+  private static async start(deviceArgs: string[]): Promise<QtestMachine> {
     const child = spawn('qemu-system-x86_64', [
       '-machine', 'pc', '-accel', 'tcg', '-S', '-nodefaults', '-display', 'none', '-m', '64M',
       '-qtest', 'stdio', '-qtest-log', '/dev/null',
-      '-object', `memory-backend-file,id=mb,share=on,mem-path=${file},size=${size}`,
-      '-device', `ivshmem-plain,memdev=mb,addr=${SLOT}`,
+      ...deviceArgs,
     ]);
     const machine = new QtestMachine(child);
     try {
@@ -78,6 +92,14 @@ export class QtestMachine {
     await this.configWrite(0x18, BAR2);
     await this.configWrite(0x1c, 0);
     await this.configWrite(0x04, 0x2); // memory space enable
+  }
+
+  /** BAR0 registers: 0 IntrMask, 4 IntrStatus, 8 IVPosition, 12 Doorbell. */
+  async readBar0(register: number): Promise<number> {
+    return Number(BigInt(await this.cmd(`readl 0x${(BAR0 + register).toString(16)}`)));
+  }
+  writeBar0(register: number, value: number): Promise<string> {
+    return this.cmd(`writel 0x${(BAR0 + register).toString(16)} 0x${(value >>> 0).toString(16)}`);
   }
 
   writeb(offset: number, value: number): Promise<string> {
