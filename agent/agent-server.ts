@@ -2,6 +2,7 @@ import { InputError, SourceLostError, errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { discardTemp } from '../core/atomic-file';
 import { writeSnapshot } from '../core/snapshot/writer';
+import { searchSource } from '../core/search';
 import type { Source } from '../core/source';
 import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
@@ -104,6 +105,15 @@ export class AgentServer {
       }
       case 'peers':
         return this.requireIvshmem().table();
+      case 'search': {
+        const source = this.requireSource();
+        const from = resolveRange(source.info.size, r.from, 0).offset;
+        const offset = await searchSource(source, r.pattern, from, {
+          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+          isCancelled: () => this.cancelled.has(id),
+        });
+        return { offset };
+      }
       case 'ring':
         this.requireIvshmem().ring(r.peer, r.vector);
         return {};

@@ -45,6 +45,12 @@ function bytes(o: Obj, key: string, maxLength: number): Uint8Array {
   return v;
 }
 
+function bytesMin(o: Obj, key: string, min: number, max: number): Uint8Array {
+  const v = bytes(o, key, max);
+  if (v.length < min) throw new MessageError(`${key} must be at least ${min} byte(s)`);
+  return v;
+}
+
 /** Parses a parent → agent message. */
 export function parseToAgent(message: unknown): ToAgent {
   const m = obj(message, 'message');
@@ -73,6 +79,8 @@ function parseRequest(r: Obj): AgentRequest {
       return { type: 'snapshot', target: str(r, 'target'), tempPath: str(r, 'tempPath'), force: bool(r, 'force') };
     case 'cancel':
       return { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) };
+    case 'search':
+      return { type: 'search', pattern: bytesMin(r, 'pattern', 1, 4096), from: int(r, 'from', 0, MAX_OFFSET) };
     case 'ring':
       return { type: 'ring', peer: int(r, 'peer', 0, MAX_PEER_ID), vector: int(r, 'vector', 0, MAX_VECTORS - 1) };
     case 'peers':

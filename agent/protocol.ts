@@ -38,6 +38,7 @@ export type AgentRequest =
   | { type: 'snapshot'; target: string; tempPath: string; force: boolean }
   | { type: 'verify' }
   | { type: 'peers' }
+  | { type: 'search'; pattern: Uint8Array; from: number }
   | { type: 'ring'; peer: number; vector: number }
   | { type: 'cancel'; request: number }
   | { type: 'close' };
@@ -52,6 +53,7 @@ export interface AgentReplies {
   snapshot: SnapshotResult;
   verify: VerifyResult;
   peers: PeerTable;
+  search: { offset: number | null };
   ring: Record<string, never>;
   cancel: { found: boolean };
   close: Record<string, never>;

@@ -178,6 +178,13 @@ export class RemoteSession {
     return () => this.peerListeners.delete(listener);
   }
 
+  /** The first offset of pattern at or after from (wrapping around), or null. */
+  async search(pattern: Uint8Array, from: number, work: LongWork = {}): Promise<number | null> {
+    const { offset } = await this.longRequest({ type: 'search', pattern, from }, work);
+    if (offset !== null && (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.info.size)) throw new MessageError(`the agent returned an impossible search result ${offset}`);
+    return offset;
+  }
+
   verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
     return this.longRequest({ type: 'verify' }, work);
   }

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { InputError, errorCode } from '../core/errors';
+import { resolveRange } from '../core/numbers';
+import { parseWebviewMessage, type HostMessage, type WebviewMessage, type WebviewRequest, type WebviewReplies } from '../webview/protocol';
+import type { Log } from './log';
+import type { Session } from './session';
+import { viewSettings } from './settings';
+
+export const VIEW_TYPE = 'shmemInspector.hexView';
+
+/** What a panel remembers across a window reload (VS Code keeps it with the webview). */
+export interface PanelState {
+  source: string;
+  offset: number;
+}
+
+let panelCounter = 0;
+
+/**
+ * One hex view of one session: the webview panel, its messages (checked, each request answered
+ * with a reply or an error), and its viewport registered with the session's watch.
+ */
+export class HexPanel implements vscode.Disposable {
+  readonly key = `p${++panelCounter}`;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly running = new Map<number, AbortController>();
+  private disposed = false;
+  cursor = 0;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly session: Session,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+    private readonly initialOffset: number,
+    private readonly onDispose: (panel: HexPanel) => void,
+  ) {
+    const roots = [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
+    panel.webview.options = { enableScripts: true, localResourceRoots: roots };
+    panel.title = `${path.basename(session.remote.source.replace(/^unix:/, ''))} (hex)`;
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    this.unsubscribe.push(
+      session.onChanges((c) => this.post({ type: 'changes', time: c.time, changes: c.changes })),
+      session.onState(() => this.post({ type: 'session', session: session.view() })),
+    );
+  }
+
+  /** Scrolls the view to offset and puts the cursor there. */
+  goto(offset: number): void {
+    this.post({ type: 'goto', offset });
+  }
+
+  settingsChanged(): void {
+    this.post({ type: 'settings', settings: viewSettings() });
+  }
+
+  private post(message: HostMessage): void {
+    if (!this.disposed) void this.panel.webview.postMessage(message);
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    let message: WebviewMessage;
+    try {
+      message = parseWebviewMessage(raw);
+    } catch (err) {
+      // The webview is untrusted input: log and drop; a request with a readable id gets an error reply.
+      this.log.channel.warn(`dropped a malformed message from the hex view: ${(err as Error).message}`);
+      const id = (raw as { id?: unknown } | null)?.id;
+      if (typeof id === 'number' && Number.isSafeInteger(id)) this.post({ type: 'reply', id, ok: false, error: `malformed request: ${(err as Error).message}` });
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), offset: this.initialOffset });
+        return;
+      case 'viewport': {
+        const size = this.session.remote.info.size;
+        const offset = Math.min(message.offset, size);
+        this.cursor = Math.min(message.cursor, Math.max(0, size - 1));
+        this.session.setViewport(this.key, { offset, length: Math.min(message.length, size - offset) });
+        return;
+      }
+      case 'request':
+        await this.answer(message.id, message.request);
+        return;
+    }
+  }
+
+  private async answer(id: number, request: WebviewRequest): Promise<void> {
+    try {
+      const body = await this.perform(id, request);
+      this.post({ type: 'reply', id, ok: true, body });
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'internal') this.log.channel.error(`hex view ${request.type} failed: ${(err as Error).stack ?? String(err)}`);
+      this.post({ type: 'reply', id, ok: false, error: code === 'internal' ? 'internal error (details in the log)' : (err as Error).message });
+    }
+  }
+
+  private async perform(id: number, request: WebviewRequest): Promise<WebviewReplies[keyof WebviewReplies]> {
+    const remote = this.session.remote;
+    switch (request.type) {
+      case 'read': {
+        const range = resolveRange(remote.info.size, request.offset, Math.min(request.length, remote.info.size - Math.min(request.offset, remote.info.size)));
+        if (this.session.state === 'disconnected') {
+          const kept = remote.lastBytes.get(range.offset, range.length);
+          if (kept) return { bytes: kept };
+        }
+        return { bytes: await remote.read(range.offset, range.length) };
+      }
+      case 'write': {
+        // Only a session the user made read-write accepts writes; the agent checks again.
+        if (!remote.info.writable) throw new InputError('this session is read-only: use "Make Session Read-Write" first');
+        resolveRange(remote.info.size, request.offset, request.bytes.length);
+        await remote.write(request.offset, request.bytes);
+        return {};
+      }
+      case 'search': {
+        const abort = new AbortController();
+        this.running.set(id, abort);
+        try {
+          const offset = await remote.search(request.pattern, request.from, {
+            signal: abort.signal,
+            onProgress: (done, total) => this.post({ type: 'progress', id, done, total }),
+          });
+          return { offset };
+        } finally {
+          this.running.delete(id);
+        }
+      }
+      case 'cancel':
+        this.running.get(request.request)?.abort();
+        return {};
+    }
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'main.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'hex.css'));
+    const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `img-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    // No data in this HTML: the webview builds its content from messages, with textContent.
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Shared Memory</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const abort of this.running.values()) abort.abort();
+    this.session.setViewport(this.key, undefined);
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+    this.onDispose(this);
+  }
+}

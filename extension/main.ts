@@ -1,0 +1,73 @@
+/**
+ * The extension's composition root: every object is created here and every subscription has an
+ * owner that disposes it. The extension host never maps a segment: sessions run in agents.
+ */
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { VIEW_TYPE, type PanelState } from './hex-panel';
+import { Log } from './log';
+import { SessionManager } from './session-manager';
+import { createStatusBar } from './status-bar';
+import { PeersView, SessionsView } from './views';
+
+/** What activate() returns: used by the host tests, and by other extensions if they wish. */
+export interface ShmemInspectorApi {
+  manager: SessionManager;
+  log: Log;
+}
+
+export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
+  const log = new Log();
+  const manager = new SessionManager(context.extensionUri, log);
+  context.subscriptions.push(
+    log,
+    manager,
+    vscode.window.registerTreeDataProvider('shmemInspector.sessions', new SessionsView(manager)),
+    vscode.window.registerTreeDataProvider('shmemInspector.peers', new PeersView(manager)),
+    createStatusBar(manager),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('shmemInspector')) manager.settingsChanged();
+    }),
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      // After a window reload: attach the source again (read-only) and show it where it was.
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        const s = state as Partial<PanelState> | undefined;
+        if (!s || typeof s.source !== 'string' || s.source.length > 4096) {
+          panel.dispose();
+          return;
+        }
+        try {
+          const session = manager.sessions.find((x) => x.remote.source === s.source) ?? (await manager.attach(s.source));
+          manager.openPanel(session, Number.isSafeInteger(s.offset) ? (s.offset as number) : 0, panel);
+        } catch (err) {
+          log.report(err, `restoring the view of ${s.source}`);
+          panel.dispose();
+        }
+      },
+    }),
+  );
+  registerCommands(context, manager, log);
+  void autoAttach(manager, log);
+  return { manager, log };
+}
+
+/**
+ * Sources named in the `shmemInspector.autoAttach` setting are attached at start-up (npm start uses
+ * it for the demo). Only in a trusted workspace: an untrusted folder must not make us open files.
+ */
+async function autoAttach(manager: SessionManager, log: Log): Promise<void> {
+  if (!vscode.workspace.isTrusted) return;
+  const sources = vscode.workspace.getConfiguration('shmemInspector').get<unknown>('autoAttach', []);
+  if (!Array.isArray(sources)) return;
+  for (const source of sources.filter((x): x is string => typeof x === 'string').slice(0, 8)) {
+    try {
+      manager.openPanel(await manager.attach(source));
+    } catch (err) {
+      log.report(err, `attaching ${source}`);
+    }
+  }
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

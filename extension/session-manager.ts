@@ -1,0 +1,105 @@
+import * as vscode from 'vscode';
+import { RemoteSession } from '../agent/remote-session';
+import { HexPanel, VIEW_TYPE } from './hex-panel';
+import type { Log } from './log';
+import { Session } from './session';
+import { tickIntervalMs } from './settings';
+
+/**
+ * All sessions and their hex panels. Everything that touches a segment goes through a session's
+ * agent: the extension host never maps one.
+ */
+export class SessionManager implements vscode.Disposable {
+  readonly sessions: Session[] = [];
+  readonly panels = new Set<HexPanel>();
+  private activePanel: HexPanel | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+  ) {}
+
+  /** Attaches a source (path, unix:/socket, snapshot) in a new agent. */
+  async attach(source: string, options: { writable?: boolean; token?: vscode.CancellationToken } = {}): Promise<Session> {
+    const remote = await RemoteSession.attach(source, { writable: options.writable ?? false });
+    if (options.token?.isCancellationRequested) {
+      await remote.close();
+      throw new vscode.CancellationError();
+    }
+    const session = new Session(remote, tickIntervalMs);
+    session.onState(() => {
+      if (session.state === 'disconnected') this.log.info(`${session.remote.source}: disconnected: ${session.reason}`);
+      this.changed.fire();
+    });
+    this.sessions.push(session);
+    this.log.info(`attached ${source} (${remote.info.size} bytes, ${remote.info.writable ? 'read-write' : 'read-only'})`);
+    this.changed.fire();
+    return session;
+  }
+
+  /** Opens a hex view of the session (or reveals an existing one). */
+  openPanel(session: Session, offset = 0, existing?: vscode.WebviewPanel): HexPanel {
+    if (!existing) {
+      const open = [...this.panels].find((p) => p.session === session);
+      if (open) {
+        open.panel.reveal();
+        if (offset) open.goto(offset);
+        return open;
+      }
+    }
+    const panel = existing ?? vscode.window.createWebviewPanel(VIEW_TYPE, 'Shared Memory', vscode.ViewColumn.Active, { enableScripts: true });
+    const hex = new HexPanel(panel, session, this.extensionUri, this.log, offset, (p) => {
+      this.panels.delete(p);
+      if (this.activePanel === p) this.activePanel = undefined;
+      this.changed.fire();
+    });
+    panel.onDidChangeViewState((e) => {
+      if (e.webviewPanel.active) {
+        this.activePanel = hex;
+        this.changed.fire();
+      }
+    });
+    this.panels.add(hex);
+    this.activePanel = hex;
+    this.changed.fire();
+    return hex;
+  }
+
+  /** The session of the focused hex view, or the only session there is. */
+  get active(): Session | undefined {
+    return this.activePanel?.session ?? (this.sessions.length === 1 ? this.sessions[0] : undefined);
+  }
+
+  get activeHexPanel(): HexPanel | undefined {
+    return this.activePanel;
+  }
+
+  async detach(session: Session): Promise<void> {
+    for (const p of [...this.panels]) if (p.session === session) p.dispose();
+    const i = this.sessions.indexOf(session);
+    if (i >= 0) this.sessions.splice(i, 1);
+    await session.close();
+    this.log.info(`detached ${session.remote.source}`);
+    this.changed.fire();
+  }
+
+  /** A new agent for the session: read-write on request, or after a disconnect. */
+  async reattach(session: Session, writable: boolean): Promise<void> {
+    const next = await RemoteSession.attach(session.remote.source, { writable });
+    session.replaceRemote(next);
+    this.log.info(`${session.remote.source}: attached again (${writable ? 'read-write' : 'read-only'})`);
+    this.changed.fire();
+  }
+
+  settingsChanged(): void {
+    for (const p of this.panels) p.settingsChanged();
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels]) p.dispose();
+    for (const s of this.sessions.splice(0)) void s.close();
+    this.changed.dispose();
+  }
+}

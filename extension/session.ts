@@ -1,0 +1,144 @@
+import { RemoteSession } from '../agent/remote-session';
+import type { PeerTable } from '../core/ivshmem/client';
+import type { Range } from '../core/numbers';
+import type { SessionState, SessionView } from '../webview/protocol';
+
+export interface SessionChanges {
+  time: number;
+  changes: { offset: number; bytes: Uint8Array }[];
+}
+
+let counter = 0;
+
+/**
+ * An attached source with its lifecycle, as the extension shows it: live, paused or
+ * disconnected. It owns one RemoteSession (and so one agent); the hex panels on it register their
+ * visible rows, and the session watches the union of them.
+ */
+export class Session {
+  readonly id = `s${++counter}`;
+  state: SessionState = 'live';
+  reason: string | undefined;
+  table: PeerTable | undefined;
+  private readonly viewports = new Map<string, Range>();
+  private readonly listeners = { changes: new Set<(c: SessionChanges) => void>(), state: new Set<() => void>() };
+  private unsubscribe: (() => void)[] = [];
+  private watchChain: Promise<void> = Promise.resolve();
+  private watchDirty = false;
+
+  constructor(
+    public remote: RemoteSession,
+    private readonly tickMs: () => number,
+  ) {
+    this.bind(remote);
+  }
+
+  view(): SessionView {
+    const info = this.remote.info;
+    return { id: this.id, source: this.remote.source, kind: info.kind, size: info.size, writable: info.writable, state: this.state, reason: this.reason, peerId: info.peerId };
+  }
+
+  onChanges(listener: (c: SessionChanges) => void): () => void {
+    this.listeners.changes.add(listener);
+    return () => this.listeners.changes.delete(listener);
+  }
+
+  onState(listener: () => void): () => void {
+    this.listeners.state.add(listener);
+    return () => this.listeners.state.delete(listener);
+  }
+
+  /** A panel's rows on screen; the watch follows them. */
+  setViewport(key: string, range: Range | undefined): void {
+    const old = this.viewports.get(key);
+    if (range && range.length > 0) {
+      if (old && old.offset === range.offset && old.length === range.length) return;
+      this.viewports.set(key, range);
+    } else {
+      if (!old) return;
+      this.viewports.delete(key);
+    }
+    this.rewatch();
+  }
+
+  pause(): void {
+    if (this.state !== 'live') return;
+    this.state = 'paused';
+    this.rewatch();
+    this.stateChanged();
+  }
+
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'live';
+    this.rewatch();
+    this.stateChanged();
+  }
+
+  /** Replaces the agent (read-write, or after a disconnect); panels and viewports stay. */
+  replaceRemote(next: RemoteSession): void {
+    const previous = this.remote;
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.remote = next;
+    this.state = 'live';
+    this.reason = undefined;
+    this.bind(next);
+    void previous.close();
+    this.rewatch();
+    this.stateChanged();
+  }
+
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.listeners.changes.clear();
+    await this.remote.close();
+  }
+
+  private bind(remote: RemoteSession): void {
+    this.unsubscribe.push(
+      remote.onChanges((tick) => {
+        const c = { time: tick.time, changes: tick.changes.map((x) => ({ offset: x.offset, bytes: x.after })) };
+        for (const l of [...this.listeners.changes]) l(c);
+      }),
+      remote.onDisconnected((reason) => {
+        this.state = 'disconnected';
+        this.reason = reason;
+        this.stateChanged();
+      }),
+      remote.onPeers((table) => {
+        this.table = table;
+        this.stateChanged();
+      }),
+    );
+    if (remote.info.kind === 'ivshmem') {
+      void remote.peers().then(
+        (table) => {
+          this.table = table;
+          this.stateChanged();
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  private stateChanged(): void {
+    for (const l of [...this.listeners.state]) l();
+  }
+
+  /** Re-issues the agent's watch for the union of viewports; calls are serialised and coalesced. */
+  private rewatch(): void {
+    if (this.watchDirty) return;
+    this.watchDirty = true;
+    this.watchChain = this.watchChain.then(async () => {
+      this.watchDirty = false;
+      if (this.remote.state !== 'connected') return;
+      const ranges = [...this.viewports.values()].slice(0, 64);
+      try {
+        if (this.state !== 'live' || ranges.length === 0) await this.remote.unwatch();
+        else await this.remote.watch(ranges, this.tickMs());
+      } catch {
+        // A disconnect is reported through onDisconnected; nothing else to do here.
+      }
+    });
+  }
+}

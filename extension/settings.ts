@@ -1,0 +1,18 @@
+import * as vscode from 'vscode';
+import type { ViewSettings } from '../webview/protocol';
+
+/** The extension's settings, read fresh each time, clamped to their documented ranges. */
+export function tickIntervalMs(): number {
+  const v = vscode.workspace.getConfiguration('shmemInspector').get<number>('tickInterval', 50);
+  return Math.min(5000, Math.max(5, Math.round(Number(v) || 50)));
+}
+
+export function viewSettings(): ViewSettings {
+  const c = vscode.workspace.getConfiguration('shmemInspector');
+  const row = Number(c.get<number>('bytesPerRow', 16));
+  const fade = Number(c.get<number>('highlightFade', 1500));
+  return {
+    bytesPerRow: [8, 16, 32].includes(row) ? row : 16,
+    highlightFadeMs: Math.min(10_000, Math.max(0, Number.isFinite(fade) ? fade : 1500)),
+  };
+}

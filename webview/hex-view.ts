@@ -1,0 +1,323 @@
+import { PageCache } from './page-cache';
+
+const ROW_HEIGHT = 20;
+const HEX = '0123456789abcdef';
+
+export interface HexViewEvents {
+  /** The rows on screen or the cursor moved. */
+  onViewport(offset: number, length: number, cursor: number): void;
+  /** Pages that must be fetched to draw the screen. */
+  onMissing(ranges: { offset: number; length: number }[]): void;
+  /** The user typed a byte at offset (read-write sessions only). */
+  onEdit(offset: number, value: number): void;
+  onCursor(offset: number): void;
+}
+
+function hex2(b: number): string {
+  return HEX[b >> 4]! + HEX[b & 15]!;
+}
+
+/** Offsets as xxd prints them: at least 8 hex digits, more past 4 GiB. */
+export function formatOffset(offset: number): string {
+  return offset.toString(16).padStart(8, '0');
+}
+
+/**
+ * The hex grid: offset, hex and ASCII columns over the whole segment, drawn only for the rows on
+ * screen from a fixed pool of row elements, with its own scrollbar (a browser's scroll height is
+ * capped far below 2^48 / 16 rows, so native scrolling cannot reach offsets past 4 GiB and more).
+ * An ARIA grid; the focused cell is the grid's active descendant.
+ */
+export class HexView {
+  readonly element: HTMLElement;
+  private readonly rowsEl: HTMLElement;
+  private readonly track: HTMLElement;
+  private readonly thumb: HTMLElement;
+  private rows: { row: HTMLElement; offset: HTMLElement; hex: HTMLElement[]; ascii: HTMLElement[] }[] = [];
+  private topRow = 0;
+  cursor = 0;
+  private anchor = 0;
+  private pendingNibble: number | undefined;
+  private drawScheduled = false;
+  private fadeTimer: ReturnType<typeof setTimeout> | undefined;
+  writable = false;
+  fadeMs = 1500;
+
+  constructor(
+    private readonly cache: PageCache,
+    public bytesPerRow: number,
+    private readonly events: HexViewEvents,
+  ) {
+    this.element = document.createElement('div');
+    this.element.className = 'hex-view';
+    this.rowsEl = document.createElement('div');
+    this.rowsEl.className = 'rows';
+    this.rowsEl.setAttribute('role', 'grid');
+    this.rowsEl.setAttribute('aria-label', 'Shared memory bytes');
+    this.rowsEl.setAttribute('aria-readonly', 'true');
+    this.rowsEl.tabIndex = 0;
+    this.track = document.createElement('div');
+    this.track.className = 'scroll-track';
+    this.track.setAttribute('aria-hidden', 'true');
+    this.thumb = document.createElement('div');
+    this.thumb.className = 'scroll-thumb';
+    this.track.append(this.thumb);
+    this.element.append(this.rowsEl, this.track);
+    this.bindInput();
+    new ResizeObserver(() => this.layout()).observe(this.rowsEl);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private get totalRows(): number {
+    return Math.ceil(this.size / this.bytesPerRow);
+  }
+
+  private get visibleRows(): number {
+    return Math.max(1, Math.floor(this.rowsEl.clientHeight / ROW_HEIGHT));
+  }
+
+  private get maxTop(): number {
+    return Math.max(0, this.totalRows - this.visibleRows);
+  }
+
+  get topOffset(): number {
+    return this.topRow * this.bytesPerRow;
+  }
+
+  /** Rebuilds the row pool for the current height and row width. */
+  layout(): void {
+    const wanted = this.visibleRows + 1;
+    if (this.rows.length !== wanted || this.rows[0]?.hex.length !== this.bytesPerRow) {
+      this.rowsEl.replaceChildren();
+      this.rows = [];
+      for (let r = 0; r < wanted; r++) {
+        const row = document.createElement('div');
+        row.className = 'row';
+        row.setAttribute('role', 'row');
+        const offset = document.createElement('span');
+        offset.className = 'offset';
+        offset.setAttribute('role', 'rowheader');
+        const hexBox = document.createElement('span');
+        hexBox.className = 'hex';
+        const asciiBox = document.createElement('span');
+        asciiBox.className = 'ascii';
+        const hex: HTMLElement[] = [];
+        const ascii: HTMLElement[] = [];
+        for (let i = 0; i < this.bytesPerRow; i++) {
+          const h = document.createElement('span');
+          h.className = 'b';
+          h.setAttribute('role', 'gridcell');
+          hexBox.append(h);
+          hex.push(h);
+          const a = document.createElement('span');
+          a.className = 'c';
+          a.setAttribute('aria-hidden', 'true');
+          asciiBox.append(a);
+          ascii.push(a);
+        }
+        row.append(offset, hexBox, asciiBox);
+        this.rowsEl.append(row);
+        this.rows.push({ row, offset, hex, ascii });
+      }
+    }
+    this.rowsEl.setAttribute('aria-rowcount', String(this.totalRows));
+    this.scrollToRow(this.topRow);
+  }
+
+  /** Puts the cursor on offset and scrolls so that it is on screen (centred if it was off screen). */
+  goto(offset: number, selectLength = 1): void {
+    const target = Math.max(0, Math.min(this.size - 1, offset));
+    this.cursor = target + Math.max(0, selectLength - 1);
+    this.anchor = target;
+    const row = Math.floor(target / this.bytesPerRow);
+    if (row < this.topRow || row >= this.topRow + this.visibleRows) this.scrollToRow(row - Math.floor(this.visibleRows / 2));
+    else this.draw();
+    this.events.onCursor(this.cursor);
+  }
+
+  scrollToRow(row: number): void {
+    this.topRow = Math.max(0, Math.min(this.maxTop, Math.floor(row)));
+    this.draw();
+  }
+
+  /** Redraws at the next frame (many changes in one tick cost one draw). */
+  draw(): void {
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      this.drawNow();
+    });
+  }
+
+  get selection(): { offset: number; length: number } {
+    const from = Math.min(this.anchor, this.cursor);
+    return { offset: from, length: Math.abs(this.cursor - this.anchor) + 1 };
+  }
+
+  private drawNow(): void {
+    const now = performance.now();
+    this.cache.prune(now, this.fadeMs);
+    const first = this.topOffset;
+    const length = Math.min(this.size - first, this.rows.length * this.bytesPerRow);
+    this.cache.touch(first, length);
+    const missing = this.cache.missing(first, length);
+    if (missing.length > 0) this.events.onMissing(missing);
+    const sel = this.selection;
+    for (let r = 0; r < this.rows.length; r++) {
+      const { row, offset, hex, ascii } = this.rows[r]!;
+      const rowIndex = this.topRow + r;
+      const base = rowIndex * this.bytesPerRow;
+      if (base >= this.size) {
+        row.hidden = true;
+        continue;
+      }
+      row.hidden = false;
+      row.setAttribute('aria-rowindex', String(rowIndex + 1));
+      offset.textContent = formatOffset(base);
+      for (let i = 0; i < this.bytesPerRow; i++) {
+        const at = base + i;
+        const h = hex[i]!;
+        const a = ascii[i]!;
+        if (at >= this.size) {
+          h.textContent = '  ';
+          a.textContent = ' ';
+          h.className = 'b past';
+          a.className = 'c past';
+          h.removeAttribute('id');
+          continue;
+        }
+        const b = this.cache.byte(at);
+        h.textContent = b === undefined ? '··' : at === this.cursor && this.pendingNibble !== undefined ? `${HEX[this.pendingNibble]}_` : hex2(b);
+        a.textContent = b === undefined ? '·' : b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
+        let cls = 'b';
+        if (at >= sel.offset && at < sel.offset + sel.length) cls += ' selected';
+        if (at === this.cursor) cls += ' cursor';
+        const changed = this.cache.changedAt.get(at);
+        if (changed !== undefined) cls += ' changed';
+        h.className = cls;
+        a.className = cls.replace(/^b/, 'c');
+        h.dataset.offset = String(at);
+        a.dataset.offset = String(at);
+        if (changed !== undefined) {
+          // The highlight fades with the byte's age; the next draws (below) carry it on.
+          const heat = this.fadeMs > 0 ? Math.max(0, 1 - (now - changed) / this.fadeMs).toFixed(2) : '0';
+          h.style.setProperty('--heat', heat);
+          a.style.setProperty('--heat', heat);
+        }
+        h.setAttribute('aria-label', `offset 0x${at.toString(16)}: ${b === undefined ? 'loading' : `0x${hex2(b)}`}`);
+        h.setAttribute('aria-selected', String(at >= sel.offset && at < sel.offset + sel.length));
+        if (at === this.cursor) h.id = 'cursor-cell';
+        else h.removeAttribute('id');
+      }
+    }
+    // While something fades, redraw ten times a second; an idle view draws nothing.
+    if (this.cache.changedAt.size > 0 && !this.fadeTimer) {
+      this.fadeTimer = setTimeout(() => {
+        this.fadeTimer = undefined;
+        this.draw();
+      }, 100);
+    }
+    this.rowsEl.setAttribute('aria-activedescendant', 'cursor-cell');
+    this.rowsEl.setAttribute('aria-readonly', String(!this.writable));
+    this.placeThumb();
+    this.events.onViewport(first, length, this.cursor);
+  }
+
+  private placeThumb(): void {
+    const trackHeight = this.track.clientHeight;
+    const ratio = this.totalRows > 0 ? Math.min(1, this.visibleRows / this.totalRows) : 1;
+    const thumbHeight = Math.max(24, Math.round(trackHeight * ratio));
+    const top = this.maxTop > 0 ? (this.topRow / this.maxTop) * (trackHeight - thumbHeight) : 0;
+    this.thumb.style.height = `${thumbHeight}px`;
+    this.thumb.style.transform = `translateY(${Math.round(top)}px)`;
+    this.thumb.hidden = ratio >= 1;
+  }
+
+  private moveCursor(to: number, extend: boolean): void {
+    this.pendingNibble = undefined;
+    this.cursor = Math.max(0, Math.min(this.size - 1, to));
+    if (!extend) this.anchor = this.cursor;
+    const row = Math.floor(this.cursor / this.bytesPerRow);
+    if (row < this.topRow) this.scrollToRow(row);
+    else if (row >= this.topRow + this.visibleRows) this.scrollToRow(row - this.visibleRows + 1);
+    else this.draw();
+    this.events.onCursor(this.cursor);
+  }
+
+  private bindInput(): void {
+    this.rowsEl.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      const rows = e.deltaMode === 1 ? e.deltaY : e.deltaY / ROW_HEIGHT;
+      this.scrollToRow(this.topRow + (Math.abs(rows) < 1 ? Math.sign(rows) : Math.round(rows)));
+    }, { passive: false });
+    this.rowsEl.addEventListener('mousedown', (e) => {
+      const target = (e.target as HTMLElement).closest('[data-offset]') as HTMLElement | null;
+      if (!target?.dataset.offset) return;
+      this.rowsEl.focus();
+      this.moveCursor(Number(target.dataset.offset), e.shiftKey);
+    });
+    this.rowsEl.addEventListener('keydown', (e) => this.key(e));
+    let drag: { startY: number; startTop: number } | undefined;
+    this.thumb.addEventListener('pointerdown', (e) => {
+      drag = { startY: e.clientY, startTop: this.topRow };
+      this.thumb.setPointerCapture(e.pointerId);
+      e.preventDefault();
+    });
+    this.thumb.addEventListener('pointermove', (e) => {
+      if (!drag) return;
+      const usable = this.track.clientHeight - this.thumb.clientHeight;
+      if (usable <= 0) return;
+      this.scrollToRow(drag.startTop + ((e.clientY - drag.startY) / usable) * this.maxTop);
+    });
+    this.thumb.addEventListener('pointerup', () => (drag = undefined));
+    this.track.addEventListener('mousedown', (e) => {
+      if (e.target !== this.track) return;
+      const above = e.offsetY < this.thumb.offsetTop;
+      this.scrollToRow(this.topRow + (above ? -1 : 1) * this.visibleRows);
+    });
+  }
+
+  private key(e: KeyboardEvent): void {
+    const bpr = this.bytesPerRow;
+    const page = this.visibleRows * bpr;
+    const moves: Record<string, number | undefined> = {
+      ArrowLeft: this.cursor - 1,
+      ArrowRight: this.cursor + 1,
+      ArrowUp: this.cursor - bpr,
+      ArrowDown: this.cursor + bpr,
+      PageUp: this.cursor - page,
+      PageDown: this.cursor + page,
+      Home: e.ctrlKey ? 0 : this.cursor - (this.cursor % bpr),
+      End: e.ctrlKey ? this.size - 1 : this.cursor - (this.cursor % bpr) + bpr - 1,
+    };
+    const to = moves[e.key];
+    if (to !== undefined) {
+      e.preventDefault();
+      this.moveCursor(to, e.shiftKey);
+      return;
+    }
+    if (this.writable && /^[0-9a-fA-F]$/.test(e.key) && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      const nibble = parseInt(e.key, 16);
+      if (this.pendingNibble === undefined) {
+        this.pendingNibble = nibble;
+        this.draw();
+        return;
+      }
+      const value = (this.pendingNibble << 4) | nibble;
+      const at = this.cursor;
+      this.pendingNibble = undefined;
+      this.events.onEdit(at, value);
+      this.moveCursor(at + 1, false);
+      return;
+    }
+    if (e.key === 'Escape' && this.pendingNibble !== undefined) {
+      this.pendingNibble = undefined;
+      this.draw();
+    }
+  }
+}
