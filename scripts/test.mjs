@@ -7,6 +7,7 @@ import { join } from 'node:path';
 const SYSTEM = [
   { command: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
   { command: 'xxd', pkg: 'xxd' },
+  { command: 'chromium', pkg: 'chromium' },
 ];
 
 function onPath(command) {
@@ -35,6 +36,9 @@ if (missing.length > 0) {
 }
 
 if (run('npm', ['run', 'build']) !== 0) process.exit(1);
+// The host and e2e tiers run the extension in code-server, installed into .cache once.
+const { ensureCodeServer } = await import('./lib/code-server.mjs');
+ensureCodeServer();
 if (run('npm', ['run', 'lint']) !== 0) process.exit(1);
 
 function testFiles(dir) {
@@ -47,7 +51,7 @@ function testFiles(dir) {
 }
 
 const only = process.argv.slice(2);
-const tiers = ['unit', 'cli', 'qemu'].filter((t) => only.length === 0 || only.includes(t));
+const tiers = ['unit', 'cli', 'qemu', 'host', 'e2e'].filter((t) => only.length === 0 || only.includes(t));
 const failed = [];
 for (const tier of tiers) {
   const files = testFiles(join('out', 'test', tier)).sort();

@@ -44,14 +44,14 @@ export function ensureCodeServer() {
  * Starts code-server on 127.0.0.1:port with its own user-data and extensions folders (workspace
  * trust off, so extensions run at once) and the given folder open. Resolves when it listens.
  */
-export async function startCodeServer({ port, userDataDir, extensionsDir, folder, settings = {}, log = 'ignore' }) {
+export async function startCodeServer({ port, userDataDir, extensionsDir, folder, settings = {}, log = 'ignore', env = {} }) {
   const entry = ensureCodeServer();
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'git.openRepositoryInParentFolders': 'never', 'git.enabled': false, 'workbench.tips.enabled': false, ...settings }, null, 2));
   mkdirSync(extensionsDir, { recursive: true });
   const child = spawn(process.execPath, [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder], {
     stdio: ['ignore', log, log],
-    env: { ...process.env },
+    env: { ...process.env, ...env },
   });
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`;
   const until = Date.now() + 60_000;

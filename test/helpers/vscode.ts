@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { ROOT } from './temp';
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+interface CodeServerModule {
+  ensureCodeServer(): string;
+  startCodeServer(o: { port: number; userDataDir: string; extensionsDir: string; folder: string; settings?: Record<string, unknown>; log?: string; env?: Record<string, string> }): Promise<{ child: ChildProcess; url: string }>;
+}
+
+export async function codeServerModule(): Promise<CodeServerModule> {
+  return (await import(pathToFileURL(path.join(ROOT, 'scripts', 'lib', 'code-server.mjs')).href)) as CodeServerModule;
+}
+
+export interface Workbench {
+  url: string;
+  dir: string;
+  page: Page;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/**
+ * A real VS Code (code-server) with the product installed (a symlink to this checkout, as in
+ * FACTS.md), plus optional extra extensions, opened in Debian's chromium through playwright-core.
+ */
+export async function openWorkbench(options: { dir: string; settings?: Record<string, unknown>; extraExtensions?: Record<string, { packageJson: unknown; main: string }>; env?: Record<string, string> }): Promise<Workbench> {
+  const { dir } = options;
+  const extensionsDir = path.join(dir, 'extensions');
+  const workspace = path.join(dir, 'workspace');
+  fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+  fs.mkdirSync(extensionsDir, { recursive: true });
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  fs.symlinkSync(ROOT, path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  for (const [name, ext] of Object.entries(options.extraExtensions ?? {})) {
+    const folder = path.join(extensionsDir, name);
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify(ext.packageJson, null, 2));
+    fs.writeFileSync(path.join(folder, 'index.js'), `module.exports = require(${JSON.stringify(ext.main)});\n`);
+  }
+  if (options.settings) fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(options.settings, null, 2));
+  const cs = await codeServerModule();
+  const port = await freePort();
+  const log = fs.openSync(path.join(dir, 'code-server.log'), 'a');
+  const server = await cs.startCodeServer({ port, userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(server.url);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  return {
+    url: server.url,
+    dir,
+    page,
+    browser,
+    close: async () => {
+      await browser.close().catch(() => undefined);
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server.child.once('exit', r).once('error', r));
+      fs.closeSync(log);
+    },
+  };
+}
+
+/** The webview frame that shows a hex view (webviews are nested iframes in the workbench). */
+export async function hexFrame(page: Page, predicate: (f: Frame) => Promise<boolean> = async () => true, timeoutMs = 30_000): Promise<Frame> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.$('.rows .row')) && (await predicate(f))) return f;
+      } catch {
+        // frames come and go while the workbench loads
+      }
+    }
+    if (Date.now() > until) throw new Error('no hex view appeared');
+    await page.waitForTimeout(200);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * A minimal test harness for code that must run inside the VS Code extension host (Node's own
+ * runner starts each file in a child process without the `vscode` module, so it cannot be used
+ * there). Tests register with test(); runAll() runs them one by one and reports each result.
+ */
+export interface HostTestResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+type Fn = () => Promise<void> | void;
+const registered: { name: string; fn: Fn }[] = [];
+
+export function test(name: string, fn: Fn): void {
+  registered.push({ name, fn });
+}
+
+export async function runAll(timeoutMs = 60_000): Promise<HostTestResult[]> {
+  const results: HostTestResult[] = [];
+  for (const { name, fn } of registered) {
+    const started = Date.now();
+    try {
+      await Promise.race([
+        Promise.resolve().then(fn),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)),
+      ]);
+      results.push({ name, ok: true, ms: Date.now() - started });
+    } catch (err) {
+      results.push({ name, ok: false, ms: Date.now() - started, error: (err as Error)?.stack ?? String(err) });
+    }
+  }
+  return results;
+}

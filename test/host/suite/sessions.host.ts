@@ -1,0 +1,132 @@
+/**
+ * Runs inside code-server's real extension host: the real commands, the real agent processes.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ShmemInspectorApi } from '../../../extension/main';
+import type { Session } from '../../../extension/session';
+import { test } from '../runner/harness';
+
+const ID = 'shmem-tools.shmem-inspector';
+
+async function api(): Promise<ShmemInspectorApi> {
+  const ext = vscode.extensions.getExtension<ShmemInspectorApi>(ID);
+  assert.ok(ext, `extension ${ID} is not installed`);
+  return ext.activate();
+}
+
+async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function segment(bytes: Buffer): string {
+  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-'));
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, bytes);
+  return file;
+}
+
+test('the extension runs in a real extension host on the system Node', async () => {
+  const a = await api();
+  assert.ok(a.manager);
+  assert.equal(typeof vscode.version, 'string');
+  const commands = await vscode.commands.getCommands(true);
+  for (const c of ['attachFile', 'attachServer', 'detach', 'goToOffset', 'togglePause', 'makeReadWrite']) {
+    assert.ok(commands.includes(`shmemInspector.${c}`), `command ${c} is not registered`);
+  }
+});
+
+test('Attach Backing File: a session, a hex panel, reads through the agent; Detach ends it', async () => {
+  const a = await api();
+  const data = Buffer.alloc(65536);
+  data.write('hello from the host test', 100);
+  const file = segment(data);
+  const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', vscode.Uri.file(file))) as Session;
+  assert.ok(session, 'the command returned no session');
+  assert.equal(session.view().size, 65536);
+  assert.equal(session.view().state, 'live');
+  assert.equal(session.view().writable, false, 'sessions start read-only');
+  assert.ok([...a.manager.panels].some((p) => p.session === session), 'no hex panel was opened');
+  const bytes = await session.remote.read(100, 24);
+  assert.equal(Buffer.from(bytes).toString(), 'hello from the host test');
+  // The extension host never maps the segment; its agent does.
+  assert.equal(fs.readFileSync('/proc/self/maps', 'utf8').includes(file), false);
+  const agent = session.remote.agentPid!;
+  await vscode.commands.executeCommand('shmemInspector.detach', session);
+  assert.equal(a.manager.sessions.includes(session), false);
+  await eventually(() => !fs.existsSync(`/proc/${agent}`) || fs.readFileSync(`/proc/${agent}/status`, 'utf8').includes('State:\tZ'), 'the agent to exit');
+});
+
+test('a truncated backing file disconnects the session, keeps its last bytes, and the host lives on', async () => {
+  const a = await api();
+  const data = Buffer.alloc(8192, 0x5a);
+  const file = segment(data);
+  const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+  // The panel's viewport makes the session watch the rows on screen.
+  await eventually(() => session.remote.lastBytes.get(0, 16), 'the watched bytes');
+  fs.truncateSync(file, 10);
+  await eventually(() => session.state === 'disconnected', 'the disconnect');
+  assert.match(session.reason!, /truncated from 8192 to 10 bytes/);
+  assert.deepEqual([...session.remote.lastBytes.get(0, 16)!], Array(16).fill(0x5a));
+  assert.ok(a.manager.sessions.includes(session), 'a disconnected session stays listed');
+  // The extension host is alive and still serves commands.
+  const other = (await vscode.commands.executeCommand('shmemInspector.attachFile', segment(Buffer.alloc(4096, 1)))) as Session;
+  assert.equal((await other.remote.read(0, 1))[0], 1);
+  await vscode.commands.executeCommand('shmemInspector.detach', other);
+  await vscode.commands.executeCommand('shmemInspector.detach', session);
+});
+
+test('an agent killed with SIGKILL becomes a disconnect; Reattach starts a new agent', async () => {
+  const file = segment(Buffer.alloc(4096, 7));
+  const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+  await eventually(() => session.remote.lastBytes.get(0, 16), 'the watched bytes');
+  const first = session.remote.agentPid!;
+  process.kill(first, 'SIGKILL');
+  await eventually(() => session.state === 'disconnected', 'the disconnect');
+  assert.match(session.reason!, /killed by SIGKILL/);
+  assert.equal(session.remote.lastBytes.get(0, 1)![0], 7);
+  await vscode.commands.executeCommand('shmemInspector.reattach', session);
+  assert.equal(session.state, 'live');
+  assert.notEqual(session.remote.agentPid, first);
+  assert.equal((await session.remote.read(0, 1))[0], 7);
+  await vscode.commands.executeCommand('shmemInspector.detach', session);
+});
+
+test('sessions start read-only; Make Session Read-Write (confirmed) writes in place', async () => {
+  const file = segment(Buffer.alloc(4096));
+  const ino = fs.statSync(file).ino;
+  const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+  await assert.rejects(session.remote.write(0, new Uint8Array([1])), /read-only/);
+  assert.equal(fs.readFileSync(file)[0], 0);
+  const made = await vscode.commands.executeCommand('shmemInspector.makeReadWrite', session, { confirmed: true });
+  assert.equal(made, true);
+  assert.equal(session.view().writable, true);
+  await session.remote.write(10, new Uint8Array([0xab, 0xcd]));
+  assert.deepEqual([...fs.readFileSync(file).subarray(10, 12)], [0xab, 0xcd]);
+  assert.equal(fs.statSync(file).ino, ino, 'the write replaced the file instead of writing in place');
+  await vscode.commands.executeCommand('shmemInspector.detach', session);
+});
+
+test('bad input to the commands is an error message, not an exception', async () => {
+  const a = await api();
+  const before = a.manager.sessions.length;
+  assert.equal(await vscode.commands.executeCommand('shmemInspector.attachFile', '/nonexistent/segment'), undefined);
+  assert.equal(await vscode.commands.executeCommand('shmemInspector.attachServer', '/nonexistent/socket'), undefined);
+  assert.equal(a.manager.sessions.length, before);
+  const file = segment(Buffer.alloc(4096));
+  const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+  assert.equal(await vscode.commands.executeCommand('shmemInspector.goToOffset', '0x1000'), undefined, 'an offset past the end was accepted');
+  assert.equal(await vscode.commands.executeCommand('shmemInspector.goToOffset', '0x10'), 16);
+  assert.equal(await vscode.commands.executeCommand('shmemInspector.togglePause', session), 'paused');
+  assert.equal(await vscode.commands.executeCommand('shmemInspector.togglePause', session), 'live');
+  await vscode.commands.executeCommand('shmemInspector.detach', session);
+});
