@@ -159,6 +159,7 @@ class App {
     this.banner.hidden = notes.length === 0;
     this.banner.className = `banner ${session.state}`;
     document.body.dataset.state = session.state;
+    document.body.dataset.source = session.source;
     document.body.dataset.writable = String(session.writable);
     this.view.draw();
   }

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
+import { ROOT, eventually, tempDir } from '../helpers/temp';
+
+/**
+ * The hex view in a real browser (Debian's chromium) inside a real VS Code (code-server): what a
+ * user sees. Screenshots go to test-output/.
+ */
+const OUT = path.join(ROOT, 'test-output');
+const BIG = 5 * 2 ** 30;
+const FAR = 2 ** 32 + 16;
+
+/**
+ * A write by another process (not the extension, not its agent, not this test process). Returns
+ * the time of the write itself (Date.now() in the writer, right after pwrite returned).
+ */
+function writeFromAnotherProcess(file: string, offset: number, bytes: number[]): number {
+  const script = `const fs=require('fs');const fd=fs.openSync(process.argv[1],'r+');fs.writeSync(fd,Buffer.from(JSON.parse(process.argv[3])),0,${bytes.length},Number(process.argv[2]));process.stdout.write(String(Date.now()));fs.closeSync(fd)`;
+  const r = spawnSync(process.execPath, ['-e', script, file, String(offset), JSON.stringify(bytes)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, String(r.stderr));
+  return Number(r.stdout);
+}
+
+async function cellText(frame: Frame, offset: number): Promise<string | undefined> {
+  return frame.evaluate((o) => document.querySelector(`.hex .b[data-offset="${o}"]`)?.textContent ?? undefined, offset);
+}
+
+async function cellChanged(frame: Frame, offset: number): Promise<boolean> {
+  return frame.evaluate((o) => document.querySelector(`.hex .b[data-offset="${o}"]`)?.classList.contains('changed') ?? false, offset);
+}
+
+async function frameFor(page: Page, source: string): Promise<Frame> {
+  return hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === source);
+}
+
+async function poll(frame: Frame, fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await frame.waitForTimeout(20);
+  }
+}
+
+test('the hex view in a real browser', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const { dir, cleanup } = tempDir('shmem-inspect-e2e-');
+  const live = path.join(dir, 'live.bin');
+  fs.writeFileSync(live, Buffer.alloc(65536));
+  const big = path.join(dir, 'big.bin');
+  const fd = fs.openSync(big, 'w+');
+  fs.ftruncateSync(fd, BIG);
+  fs.writeSync(fd, Buffer.from('past 4 GiB!'), 0, 11, FAR);
+  fs.closeSync(fd);
+  let wb: Workbench | undefined;
+  t.after(async () => {
+    await wb?.close();
+    cleanup();
+  });
+  wb = await openWorkbench({ dir, settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50 } });
+  const page = wb.page;
+
+  await t.test('a write by another process shows up highlighted', async () => {
+    // The first view appears once the extension host has started and attached: allow for it.
+    const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 120_000);
+    await poll(frame, async () => (await cellText(frame, 0x20)) === '00', 'the first rows');
+    writeFromAnotherProcess(live, 0x20, [0xde, 0xad, 0xbe, 0xef]);
+    await poll(frame, async () => (await cellText(frame, 0x23)) === 'ef' && (await cellChanged(frame, 0x20)), 'the highlighted bytes');
+    assert.equal(await cellText(frame, 0x20), 'de');
+    assert.equal(await cellChanged(frame, 0x24), false, 'an unchanged byte is highlighted');
+    await page.screenshot({ path: path.join(OUT, 'hex-view-live.png') });
+  });
+
+  await t.test('time from a write to its highlight on screen (figures in test-output/latency.json)', async () => {
+    const frame = await frameFor(page, live);
+    // The frame records when each watched cell turns highlighted with the new value.
+    await frame.evaluate(() => {
+      const w = window as unknown as { seen: Record<string, number> };
+      w.seen = {};
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('.hex .b.changed')) {
+          const key = `${(el as HTMLElement).dataset.offset}:${el.textContent}`;
+          if (!(key in w.seen)) w.seen[key] = Date.now();
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class'] });
+    });
+    const latencies: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const offset = 0x100 + i * 7;
+      const value = 0x10 + i;
+      const sent = writeFromAnotherProcess(live, offset, [value]);
+      const key = `${offset}:${value.toString(16)}`;
+      let seen: number | undefined;
+      const until = Date.now() + 5000;
+      while (seen === undefined && Date.now() < until) {
+        seen = await frame.evaluate((k) => (window as unknown as { seen: Record<string, number> }).seen[k], key);
+        if (seen === undefined) await frame.waitForTimeout(5);
+      }
+      assert.ok(seen !== undefined, `write ${i} at 0x${offset.toString(16)} never showed`);
+      latencies.push(seen - sent);
+      await frame.waitForTimeout(30 + (i % 5) * 11);
+    }
+    latencies.sort((a, b) => a - b);
+    const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+    const figures = { writes: latencies.length, tickMs: 50, medianMs: pick(0.5), p95Ms: pick(0.95), maxMs: latencies.at(-1), note: 'from the writer process\'s Date.now() right after its pwrite to the page\'s Date.now() when the cell turned highlighted with the new value' };
+    fs.writeFileSync(path.join(OUT, 'latency.json'), JSON.stringify(figures, null, 2));
+    console.log(`write -> highlight: median ${figures.medianMs} ms, p95 ${figures.p95Ms} ms over ${figures.writes} writes`);
+  });
+
+  await t.test('Go to an offset past 4 GiB in a sparse 5 GiB file', async () => {
+    await page.click('.tab:has-text("big.bin (hex)")');
+    const frame = await frameFor(page, big);
+    await frame.locator('#goto input').fill(`0x${FAR.toString(16)}`);
+    await frame.locator('#goto input').press('Enter');
+    await poll(frame, async () => (await cellText(frame, FAR)) === '70', 'the bytes past 4 GiB');
+    const row = await frame.evaluate((o) => document.querySelector(`.hex .b[data-offset="${o}"]`)?.closest('.row')?.querySelector('.offset')?.textContent, FAR);
+    assert.equal(row, (FAR - (FAR % 16)).toString(16).padStart(8, '0'));
+    const text = await frame.evaluate((o) => Array.from({ length: 11 }, (_, i) => document.querySelector(`.ascii .c[data-offset="${o + i}"]`)?.textContent).join(''), FAR);
+    assert.equal(text, 'past 4 GiB!');
+    await page.screenshot({ path: path.join(OUT, 'hex-view-past-4GiB.png') });
+  });
+
+  await t.test('edit a byte in a read-write session; it is in the file', async () => {
+    await page.click('.tab:has-text("live.bin (hex)")');
+    const frame = await frameFor(page, live);
+    // Typing in a read-only session changes nothing.
+    await frame.click(`.hex .b[data-offset="${0x40}"]`);
+    await frame.locator('.rows').press('7');
+    await frame.locator('.rows').press('7');
+    await frame.waitForTimeout(300);
+    assert.equal(fs.readFileSync(live)[0x40], 0);
+    // Make it read-write the way a user does: the command, then the confirmation.
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Shared Memory: Make Session Read-Write');
+    await page.keyboard.press('Enter');
+    await page.click('.monaco-dialog-box .monaco-button:has-text("Make Read-Write")');
+    await poll(frame, async () => (await frame.evaluate(() => document.body.dataset.writable)) === 'true', 'the read-write session');
+    await frame.click(`.hex .b[data-offset="${0x40}"]`);
+    await frame.locator('.rows').press('a');
+    await frame.locator('.rows').press('5');
+    await eventually(() => fs.readFileSync(live)[0x40] === 0xa5, 5000, 'the byte in the file');
+    assert.equal(await cellText(frame, 0x40), 'a5');
+    await page.screenshot({ path: path.join(OUT, 'hex-view-edit.png') });
+  });
+
+  await t.test('the Sessions and Peers views list the sessions', async () => {
+    await page.click('.activitybar [aria-label^="Shared Memory"]');
+    await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
+    const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
+    assert.ok(rows.some((r) => r.includes('big.bin') && r.includes('5 GiB') && r.includes('live')), rows.join(' | '));
+    assert.ok(rows.some((r) => r.includes('live.bin') && r.includes('read-write')), rows.join(' | '));
+    await page.screenshot({ path: path.join(OUT, 'sessions-view.png') });
+  });
+});
