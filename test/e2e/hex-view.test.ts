@@ -56,12 +56,13 @@ test('the hex view in a real browser', async (t) => {
   fs.ftruncateSync(fd, BIG);
   fs.writeSync(fd, Buffer.from('past 4 GiB!'), 0, 11, FAR);
   fs.closeSync(fd);
-  let wb: Workbench | undefined;
+  const opened: Workbench[] = [];
   t.after(async () => {
-    await wb?.close();
+    for (const w of opened) await w.close();
     cleanup();
   });
-  wb = await openWorkbench({ dir, settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50 } });
+  const wb = await openWorkbench({ dir, settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50 } });
+  opened.push(wb);
   const page = wb.page;
 
   await t.test('a write by another process shows up highlighted', async () => {
