@@ -58,13 +58,22 @@ export async function openWorkbench(options: { dir: string; settings?: Record<st
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'code-server.log'), 'a');
   const server = await cs.startCodeServer({ port, userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(server.url);
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  let browser: Browser | undefined;
+  let page: Page;
+  try {
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(server.url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  } catch (err) {
+    await browser?.close().catch(() => undefined);
+    server.child.kill('SIGTERM');
+    fs.closeSync(log);
+    throw err;
+  }
   return {
     url: server.url,
     dir,
