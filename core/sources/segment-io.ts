@@ -1,4 +1,4 @@
-import mmap from '@riaskov/mmap-io';
+import { mmap } from '../native';
 import { InputError, SourceLostError, describeSystemError } from '../errors';
 import { preadFully, pwriteFully } from '../file-io';
 
