@@ -8,6 +8,7 @@ const SYSTEM = [
   { command: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
   { command: 'xxd', pkg: 'xxd' },
   { command: 'chromium', pkg: 'chromium' },
+  { command: 'unzip', pkg: 'unzip' },
 ];
 
 function onPath(command) {

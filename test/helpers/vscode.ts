@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { ROOT } from './temp';
 
@@ -39,14 +39,30 @@ export interface Workbench {
  * A real VS Code (code-server) with the product installed (a symlink to this checkout, as in
  * FACTS.md), plus optional extra extensions, opened in Debian's chromium through playwright-core.
  */
-export async function openWorkbench(options: { dir: string; settings?: Record<string, unknown>; extraExtensions?: Record<string, { packageJson: unknown; main: string }>; env?: Record<string, string> }): Promise<Workbench> {
+export async function openWorkbench(options: {
+  dir: string;
+  settings?: Record<string, unknown>;
+  extraExtensions?: Record<string, { packageJson: unknown; main: string }>;
+  env?: Record<string, string>;
+  /** Install the product from this .vsix (as a user would) instead of linking the checkout. */
+  vsix?: string;
+}): Promise<Workbench> {
   const { dir } = options;
   const extensionsDir = path.join(dir, 'extensions');
   const workspace = path.join(dir, 'workspace');
   fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  fs.symlinkSync(ROOT, path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  const cs = await codeServerModule();
+  if (options.vsix) {
+    const r = spawnSync(process.execPath, [cs.ensureCodeServer(), '--extensions-dir', extensionsDir, '--user-data-dir', path.join(dir, 'user-data'), '--install-extension', options.vsix], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`code-server --install-extension failed: ${r.stderr || r.stdout}`);
+    // The install wrote a registry (extensions.json) that lists only the .vsix; without it, VS Code
+    // scans the folder and also finds the extensions added below (the test runner).
+    fs.rmSync(path.join(extensionsDir, 'extensions.json'), { force: true });
+  } else {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    fs.symlinkSync(ROOT, path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  }
   for (const [name, ext] of Object.entries(options.extraExtensions ?? {})) {
     const folder = path.join(extensionsDir, name);
     fs.mkdirSync(folder);
@@ -54,7 +70,6 @@ export async function openWorkbench(options: { dir: string; settings?: Record<st
     fs.writeFileSync(path.join(folder, 'index.js'), `module.exports = require(${JSON.stringify(ext.main)});\n`);
   }
   if (options.settings) fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(options.settings, null, 2));
-  const cs = await codeServerModule();
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'code-server.log'), 'a');
   const server = await cs.startCodeServer({ port, userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string });

@@ -1,4 +1,5 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,13 +11,12 @@ import { ROOT, eventually, tempDir } from '../helpers/temp';
  * browser (the extension host starts when a window connects), and waits for the suite files,
  * run inside that extension host, to report. Each in-host test becomes a subtest here.
  */
-test('inside the real VS Code extension host', async (t) => {
+async function runSuite(t: TestContext, files: string[], vsix?: string): Promise<void> {
   const { dir, cleanup } = tempDir('shmem-inspect-host-');
   const results = path.join(dir, 'results.json');
-  const suite = path.join(ROOT, 'out', 'test', 'host', 'suite');
-  const files = fs.readdirSync(suite).filter((f) => f.endsWith('.host.js')).map((f) => path.join(suite, f));
   const workbench = await openWorkbench({
     dir,
+    vsix,
     env: { SHMEM_HOST_TEST_RESULTS: results, SHMEM_HOST_TEST_FILES: files.join(':') },
     extraExtensions: {
       'shmem-tools.shmem-inspector-test-runner-0.0.1': {
@@ -50,4 +50,24 @@ test('inside the real VS Code extension host', async (t) => {
   }
   // The extension host outlived every test, the ones that killed agents included.
   assert.doesNotThrow(() => process.kill(report.pid, 0), 'the extension host died');
+}
+
+const SUITE = path.join(ROOT, 'out', 'test', 'host', 'suite');
+
+test('inside the real VS Code extension host', async (t) => {
+  const files = fs.readdirSync(SUITE).filter((f) => f.endsWith('.host.js')).map((f) => path.join(SUITE, f));
+  await runSuite(t, files);
+});
+
+test('the packaged .vsix, installed with --install-extension, works the same', async (t) => {
+  const { dir, cleanup } = tempDir('shmem-inspect-vsix-');
+  t.after(cleanup);
+  const vsix = path.join(dir, 'shmem-inspector.vsix');
+  const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr || r.stdout);
+  const listing = spawnSync('unzip', ['-l', vsix], { encoding: 'utf8' }).stdout;
+  assert.match(listing, /extension\/node_modules\/@riaskov\/mmap-io\/build\/Release\/mmap_io\.node/);
+  assert.match(listing, /extension\/node_modules\/usocket\/build\/Release\/uwrap\.node/);
+  assert.doesNotMatch(listing, /node-pre-gyp|obj\.target|\.ts\b/, 'the .vsix carries build leftovers or sources');
+  await runSuite(t, [path.join(SUITE, 'sessions.host.js')], vsix);
 });

@@ -28,8 +28,12 @@ async function eventually<T>(check: () => T | undefined | false, what: string, t
   }
 }
 
+const made: string[] = [];
+
+/** A backing file in a fresh folder; the last test removes them all. */
 function segment(bytes: Buffer): string {
   const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-'));
+  made.push(dir);
   const file = path.join(dir, 'seg');
   fs.writeFileSync(file, bytes);
   return file;
@@ -129,4 +133,11 @@ test('bad input to the commands is an error message, not an exception', async ()
   assert.equal(await vscode.commands.executeCommand('shmemInspector.togglePause', session), 'paused');
   assert.equal(await vscode.commands.executeCommand('shmemInspector.togglePause', session), 'live');
   await vscode.commands.executeCommand('shmemInspector.detach', session);
+});
+
+test('(clean-up) every session is detached and the test segments are removed', async () => {
+  const a = await api();
+  for (const s of [...a.manager.sessions]) await vscode.commands.executeCommand('shmemInspector.detach', s);
+  assert.equal(a.manager.sessions.length, 0);
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
