@@ -28,6 +28,7 @@ export class HexPanel implements vscode.Disposable {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly running = new Map<number, AbortController>();
   private disposed = false;
+  private ready = false;
   cursor = 0;
 
   constructor(
@@ -35,7 +36,7 @@ export class HexPanel implements vscode.Disposable {
     readonly session: Session,
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
-    private readonly initialOffset: number,
+    private initialOffset: number,
     private readonly onDispose: (panel: HexPanel) => void,
   ) {
     const roots = [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
@@ -53,9 +54,10 @@ export class HexPanel implements vscode.Disposable {
     );
   }
 
-  /** Scrolls the view to offset and puts the cursor there. */
+  /** Scrolls the view to offset and puts the cursor there (once the view is up, if it is not yet). */
   goto(offset: number): void {
-    this.post({ type: 'goto', offset });
+    if (this.ready) this.post({ type: 'goto', offset });
+    else this.initialOffset = offset;
   }
 
   settingsChanged(): void {
@@ -79,6 +81,7 @@ export class HexPanel implements vscode.Disposable {
     }
     switch (message.type) {
       case 'ready':
+        this.ready = true;
         this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), offset: this.initialOffset });
         return;
       case 'viewport': {
@@ -124,14 +127,27 @@ export class HexPanel implements vscode.Disposable {
         return {};
       }
       case 'search': {
+        // Progress the VS Code way (a cancellable notification) and in the view's toolbar.
         const abort = new AbortController();
         this.running.set(id, abort);
         try {
-          const offset = await remote.search(request.pattern, request.from, {
-            signal: abort.signal,
-            onProgress: (done, total) => this.post({ type: 'progress', id, done, total }),
-          });
-          return { offset };
+          return await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: `Searching ${path.basename(remote.source)}`, cancellable: true },
+            async (progress, token) => {
+              token.onCancellationRequested(() => abort.abort());
+              let reported = 0;
+              const offset = await remote.search(request.pattern, request.from, {
+                signal: abort.signal,
+                onProgress: (done, total) => {
+                  this.post({ type: 'progress', id, done, total });
+                  const pct = Math.floor((done / total) * 100);
+                  progress.report({ increment: pct - reported, message: `${pct}%` });
+                  reported = pct;
+                },
+              });
+              return { offset };
+            },
+          );
         } finally {
           this.running.delete(id);
         }

@@ -37,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
           return;
         }
         try {
-          const session = manager.sessions.find((x) => x.remote.source === s.source) ?? (await manager.attach(s.source));
+          const session = await manager.attachShared(s.source);
           manager.openPanel(session, Number.isSafeInteger(s.offset) ? (s.offset as number) : 0, panel);
         } catch (err) {
           log.report(err, `restoring the view of ${s.source}`);
@@ -61,7 +61,7 @@ async function autoAttach(manager: SessionManager, log: Log): Promise<void> {
   if (!Array.isArray(sources)) return;
   for (const source of sources.filter((x): x is string => typeof x === 'string').slice(0, 8)) {
     try {
-      manager.openPanel(await manager.attach(source));
+      manager.openPanel(await manager.attachShared(source));
     } catch (err) {
       log.report(err, `attaching ${source}`);
     }

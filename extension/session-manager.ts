@@ -13,6 +13,7 @@ export class SessionManager implements vscode.Disposable {
   readonly sessions: Session[] = [];
   readonly panels = new Set<HexPanel>();
   private activePanel: HexPanel | undefined;
+  private readonly pendingAttach = new Map<string, Promise<Session>>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 
@@ -39,16 +40,31 @@ export class SessionManager implements vscode.Disposable {
     return session;
   }
 
+  /**
+   * The live session on this source if there is one (or one being attached), else a new one. Used
+   * where two paths may ask for the same source at once (start-up attach and restored views).
+   */
+  attachShared(source: string): Promise<Session> {
+    const live = this.sessions.find((s) => s.remote.source === source && s.state !== 'disconnected');
+    if (live) return Promise.resolve(live);
+    let pending = this.pendingAttach.get(source);
+    if (!pending) {
+      pending = this.attach(source).finally(() => this.pendingAttach.delete(source));
+      this.pendingAttach.set(source, pending);
+    }
+    return pending;
+  }
+
   /** Opens a hex view of the session (or reveals an existing one). */
   openPanel(session: Session, offset = 0, existing?: vscode.WebviewPanel): HexPanel {
-    if (!existing) {
-      const open = [...this.panels].find((p) => p.session === session);
-      if (open) {
-        open.panel.reveal();
-        if (offset) open.goto(offset);
-        return open;
-      }
+    const open = [...this.panels].find((p) => p.session === session);
+    if (open && !existing) {
+      open.panel.reveal();
+      if (offset) open.goto(offset);
+      return open;
     }
+    // A restored view wins over one opened meanwhile (at start-up): it knows where the user was.
+    open?.dispose();
     const panel = existing ?? vscode.window.createWebviewPanel(VIEW_TYPE, 'Shared Memory', vscode.ViewColumn.Active, { enableScripts: true });
     const hex = new HexPanel(panel, session, this.extensionUri, this.log, offset, (p) => {
       this.panels.delete(p);

@@ -64,6 +64,11 @@ test('the hex view in a real browser', async (t) => {
   const wb = await openWorkbench({ dir, settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50 } });
   opened.push(wb);
   const page = wb.page;
+  // The webview's CSP (nonce script, no inline style) must hold: any violation is a failure.
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to (load|apply|execute)/i.test(m.text())) violations.push(m.text());
+  });
 
   await t.test('a write by another process shows up highlighted', async () => {
     // The first view appears once the extension host has started and attached: allow for it.
@@ -148,6 +153,23 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'hex-view-edit.png') });
   });
 
+  await t.test('Find: hex bytes, then text, from the cursor on; not found is said so', async () => {
+    const frame = await frameFor(page, live);
+    writeFromAnotherProcess(live, 0x3000, [...Buffer.from('needle in shm')]);
+    await frame.locator('#find input').fill('6e 65 65 64 6c 65');
+    await frame.locator('#find-next').click();
+    await poll(frame, async () => (await frame.evaluate(() => document.querySelector('.status')?.textContent)) === 'found at 0x3000', 'the hex search');
+    await poll(frame, async () => (await cellText(frame, 0x3000)) === '6e', 'the found bytes on screen');
+    assert.ok(await frame.evaluate(() => document.querySelector('.hex .b.cursor')?.classList.contains('selected')));
+    await frame.locator('#find input').fill('zzz-not-there');
+    await frame.evaluate(() => {
+      const select = document.querySelector('#find-mode') as HTMLElement & { value: string };
+      select.value = 'text';
+    });
+    await frame.locator('#find-next').click();
+    await poll(frame, async () => (await frame.evaluate(() => document.querySelector('.status')?.textContent)) === 'not found', 'not found');
+  });
+
   await t.test('the Sessions and Peers views list the sessions', async () => {
     await page.click('.activitybar [aria-label^="Shared Memory"]');
     await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
@@ -156,4 +178,27 @@ test('the hex view in a real browser', async (t) => {
     assert.ok(rows.some((r) => r.includes('live.bin') && r.includes('read-write')), rows.join(' | '));
     await page.screenshot({ path: path.join(OUT, 'sessions-view.png') });
   });
+  await t.test('after a window reload the hex views come back where they were', async () => {
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 60_000);
+    // The search left the view at 0x3000: the restored view shows that place again.
+    await poll(frame, async () => (await cellText(frame, 0x3000)) === '6e', 'the restored view at the search result').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
+      throw new Error(`${(err as Error).message}; first row: ${await frame.evaluate(() => document.querySelector('.row .offset')?.textContent)}`);
+    });
+    assert.ok(await page.locator('.tab:has-text("big.bin (hex)")').count(), 'the other view was not restored');
+    // One session per source: the start-up attach and the restored views share it. (The reload
+    // keeps the Shared Memory side bar open; a click would close it.)
+    if ((await page.locator('.pane-body .monaco-list-row:has-text("live.bin")').count()) === 0) await page.click('.activitybar [aria-label^="Shared Memory"]');
+    await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
+    const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
+    assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
+  });
+
+  await t.test('no Content Security Policy violation happened', () => {
+    assert.deepEqual(violations, []);
+  });
+
+
 });

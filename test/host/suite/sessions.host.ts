@@ -135,6 +135,40 @@ test('bad input to the commands is an error message, not an exception', async ()
   await vscode.commands.executeCommand('shmemInspector.detach', session);
 });
 
+
+test('Attach ivshmem Server: joins as a peer, the Peers view has the table, Ring reaches the other peer', async () => {
+  const a = await api();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmem-host-ivs-'));
+  made.push(dir);
+  const socket = path.join(dir, 'ivshmem.sock');
+  const cli = path.join(__dirname, '..', '..', '..', '..', 'dist', 'cli', 'main.js');
+  const { spawn } = await import('node:child_process');
+  const server = spawn(process.execPath, [cli, 'serve', '--socket', socket, '--size', '64K', '--vectors', '2'], { stdio: 'ignore' });
+  try {
+    await eventually(() => fs.existsSync(socket), 'the server socket');
+    const first = (await vscode.commands.executeCommand('shmemInspector.attachServer', socket)) as Session;
+    const second = (await vscode.commands.executeCommand('shmemInspector.attachServer', `unix:${socket}`)) as Session;
+    assert.equal(first.view().kind, 'ivshmem');
+    assert.equal(first.view().peerId, 0);
+    assert.equal(second.view().peerId, 1);
+    await eventually(() => first.table?.peers.some((p) => p.id === 1 && p.vectors === 2), 'peer 1 in the first table');
+    await eventually(() => second.table?.interrupts.length === 2, 'the second session\'s own vectors');
+    // Ring from the Peers view's item for peer 1, vector 1.
+    const rang = await vscode.commands.executeCommand('shmemInspector.ring', { kind: 'peer', session: first, id: 1, vectors: 2 }, 1);
+    assert.equal(rang, 1);
+    await eventually(() => second.table?.interrupts[1] === 1, 'the interrupt counted on peer 1, vector 1');
+    // The memory is shared between the two sessions (and any guest on the server).
+    await vscode.commands.executeCommand('shmemInspector.makeReadWrite', first, { confirmed: true });
+    await first.remote.write(8, new Uint8Array([0x42]));
+    assert.equal((await second.remote.read(8, 1))[0], 0x42);
+    await vscode.commands.executeCommand('shmemInspector.detach', first);
+    await vscode.commands.executeCommand('shmemInspector.detach', second);
+    assert.equal(a.manager.sessions.includes(first), false);
+  } finally {
+    server.kill('SIGTERM');
+  }
+});
+
 test('(clean-up) every session is detached and the test segments are removed', async () => {
   const a = await api();
   for (const s of [...a.manager.sessions]) await vscode.commands.executeCommand('shmemInspector.detach', s);
