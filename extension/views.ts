@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes } from '../core/numbers';
 import type { Session } from './session';
@@ -18,9 +19,11 @@ export class SessionsView implements vscode.TreeDataProvider<Session> {
 
   getTreeItem(s: Session): vscode.TreeItem {
     const v = s.view();
-    const item = new vscode.TreeItem(v.source, vscode.TreeItemCollapsibleState.None);
+    const name = path.basename(v.source.replace(/^unix:/, ''));
+    const item = new vscode.TreeItem(v.kind === 'ivshmem' ? `${name} (ivshmem)` : name, vscode.TreeItemCollapsibleState.None);
     const parts = [formatBytes(v.size), v.state, v.writable ? 'read-write' : 'read-only'];
     if (v.peerId !== undefined) parts.push(`peer ${v.peerId}`);
+    parts.push(v.source);
     item.description = parts.join(' · ');
     item.tooltip = v.state === 'disconnected' ? `disconnected: ${v.reason}` : `${v.kind} ${v.source}`;
     item.contextValue = `session-${v.state}`;
