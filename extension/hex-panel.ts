@@ -30,6 +30,8 @@ export class HexPanel implements vscode.Disposable {
   private disposed = false;
   private ready = false;
   cursor = 0;
+  /** The first offset the webview last showed; undefined until it reported one. */
+  private top: number | undefined;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -47,6 +49,9 @@ export class HexPanel implements vscode.Disposable {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState((e) => {
+        if (!e.webviewPanel.visible) this.hidden();
+      }),
     );
     this.unsubscribe.push(
       session.onChanges((c) => this.post({ type: 'changes', time: c.time, changes: c.changes })),
@@ -57,7 +62,10 @@ export class HexPanel implements vscode.Disposable {
   /** Scrolls the view to offset and puts the cursor there (once the view is up, if it is not yet). */
   goto(offset: number): void {
     if (this.ready) this.post({ type: 'goto', offset });
-    else this.initialOffset = offset;
+    else {
+      this.initialOffset = offset;
+      this.top = undefined;
+    }
   }
 
   settingsChanged(): void {
@@ -66,6 +74,11 @@ export class HexPanel implements vscode.Disposable {
 
   private post(message: HostMessage): void {
     if (!this.disposed) void this.panel.webview.postMessage(message);
+  }
+
+  /** The webview's page is gone while its tab is hidden; 'ready' comes again when it is shown. */
+  private hidden(): void {
+    this.ready = false;
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -81,13 +94,16 @@ export class HexPanel implements vscode.Disposable {
     }
     switch (message.type) {
       case 'ready':
+        // Also after the webview was hidden and shown again (its page is rebuilt): it comes back
+        // where it was, not where it started.
         this.ready = true;
-        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), offset: this.initialOffset });
+        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), top: this.top ?? this.initialOffset, cursor: this.top === undefined ? this.initialOffset : this.cursor });
         return;
       case 'viewport': {
         const size = this.session.remote.info.size;
         const offset = Math.min(message.offset, size);
         this.cursor = Math.min(message.cursor, Math.max(0, size - 1));
+        this.top = offset;
         this.session.setViewport(this.key, { offset, length: Math.min(message.length, size - offset) });
         return;
       }

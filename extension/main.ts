@@ -37,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
           return;
         }
         try {
+          log.info(`restoring the view of ${s.source} at ${s.offset}`);
           const session = await manager.attachShared(s.source);
           manager.openPanel(session, Number.isSafeInteger(s.offset) ? (s.offset as number) : 0, panel);
         } catch (err) {

@@ -46,7 +46,7 @@ class App {
 
   constructor(private readonly root: HTMLElement) {}
 
-  init(session: SessionView, settings: ViewSettings, offset: number): void {
+  init(session: SessionView, settings: ViewSettings, top: number, cursor: number): void {
     this.session = session;
     this.cache = new PageCache(session.size);
     this.view = new HexView(this.cache, settings.bytesPerRow, {
@@ -59,7 +59,8 @@ class App {
     this.root.replaceChildren(this.toolbar(), this.banner, this.main());
     this.updateSession(session);
     this.view.layout();
-    if (offset > 0) this.view.goto(offset);
+    this.view.scrollToRow(Math.floor(top / settings.bytesPerRow));
+    this.view.goto(cursor);
     this.showInspector();
   }
 
@@ -257,7 +258,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   if (channel.receive(m)) return;
   switch (m.type) {
     case 'init':
-      app.init(m.session, m.settings, m.offset);
+      app.init(m.session, m.settings, m.top, m.cursor);
       ready = true;
       break;
     case 'session':

@@ -45,7 +45,8 @@ export type WebviewMessage =
   | { type: 'request'; id: number; request: WebviewRequest };
 
 export type HostMessage =
-  | { type: 'init'; session: SessionView; settings: ViewSettings; offset: number }
+  /** top: the first offset on screen; cursor: where the cursor is (a view comes back as it was). */
+  | { type: 'init'; session: SessionView; settings: ViewSettings; top: number; cursor: number }
   | { type: 'session'; session: SessionView }
   | { type: 'settings'; settings: ViewSettings }
   | { type: 'changes'; time: number; changes: { offset: number; bytes: Uint8Array }[] }

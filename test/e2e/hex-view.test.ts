@@ -179,7 +179,12 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'sessions-view.png') });
   });
   await t.test('after a window reload the hex views come back where they were', async () => {
-    await page.reload();
+    // Reload the way VS Code does it (the command saves the workbench state first; a bare browser
+    // reload may cut that short, and then VS Code has no views to restore).
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Developer: Reload Window');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(2000);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 60_000);
     // The search left the view at 0x3000: the restored view shows that place again.
