@@ -46,10 +46,13 @@ test('every type round-trips at both endiannesses against values written with Bu
         if (name === 'u64' || name === 'i64') {
           let v = 0n;
           for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(random(256));
-          if (name === 'u64') le ? b.writeBigUInt64LE(v) : b.writeBigUInt64BE(v);
-          else {
+          if (name === 'u64') {
+            if (le) b.writeBigUInt64LE(v);
+            else b.writeBigUInt64BE(v);
+          } else {
             v = BigInt.asIntN(64, v);
-            le ? b.writeBigInt64LE(v) : b.writeBigInt64BE(v);
+            if (le) b.writeBigInt64LE(v);
+            else b.writeBigInt64BE(v);
           }
           expected = v;
         } else if (name === 'bool') {
