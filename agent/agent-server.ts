@@ -94,7 +94,7 @@ export class AgentServer {
         this.stopWatch();
         return {};
       case 'snapshot':
-        return this.snapshot(id, r.target, r.tempPath, r.force);
+        return this.snapshot(id, r.target, r.tempPath, r.force, r.layout);
       case 'verify': {
         const source = this.requireSource();
         if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
@@ -151,6 +151,7 @@ export class AgentServer {
         checked: h.checked,
         tornRanges: h.torn.length,
         layoutBytes: h.layout === undefined ? 0 : Buffer.byteLength(h.layout),
+        layout: h.layout,
         source: h.source,
       };
     }
@@ -187,7 +188,7 @@ export class AgentServer {
     this.watcher = undefined;
   }
 
-  private async snapshot(id: number, target: string, tempPath: string, force: boolean): Promise<AgentReplies['snapshot']> {
+  private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined): Promise<AgentReplies['snapshot']> {
     const source = this.requireSource();
     this.tempFiles.add(tempPath);
     try {
@@ -195,6 +196,7 @@ export class AgentServer {
         target,
         force,
         tempPath,
+        layout,
         onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
         isCancelled: () => this.cancelled.has(id),
       });

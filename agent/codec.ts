@@ -76,7 +76,13 @@ function parseRequest(r: Obj): AgentRequest {
       return { type: 'watch', ranges, intervalMs: int(r, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS) };
     }
     case 'snapshot':
-      return { type: 'snapshot', target: str(r, 'target'), tempPath: str(r, 'tempPath'), force: bool(r, 'force') };
+      return {
+        type: 'snapshot',
+        target: str(r, 'target'),
+        tempPath: str(r, 'tempPath'),
+        force: bool(r, 'force'),
+        ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
+      };
     case 'cancel':
       return { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) };
     case 'search':

@@ -26,6 +26,8 @@ export interface SnapshotSummary {
   checked: boolean;
   tornRanges: number;
   layoutBytes: number;
+  /** The embedded layout's text, when there is one. */
+  layout: string | undefined;
   source: string;
 }
 
@@ -35,7 +37,7 @@ export type AgentRequest =
   | { type: 'write'; offset: number; bytes: Uint8Array }
   | { type: 'watch'; ranges: Range[]; intervalMs: number }
   | { type: 'unwatch' }
-  | { type: 'snapshot'; target: string; tempPath: string; force: boolean }
+  | { type: 'snapshot'; target: string; tempPath: string; force: boolean; layout?: string }
   | { type: 'verify' }
   | { type: 'peers' }
   | { type: 'search'; pattern: Uint8Array; from: number }

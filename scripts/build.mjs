@@ -28,6 +28,8 @@ const common = {
   sourcemap: true,
   external: ['@riaskov/mmap-io'],
   plugins: [nativeBindings],
+  // Prefer ES module builds: jsonc-parser's UMD build loads its parts with requires esbuild cannot follow.
+  mainFields: ['module', 'main'],
   define: { PACKAGE_VERSION: JSON.stringify(pkg.version) },
   logLevel: 'warning',
 };

@@ -4,16 +4,17 @@ import { RemoteSession } from '../../agent/remote-session';
 import { EXIT, ProgressLine } from '../output';
 import type { Command } from '../command';
 import { UsageError } from '../args';
+import { layoutFromText, readLayoutFile } from '../layout-file';
 
 export const snapshot: Command = {
   spec: {
     name: 'snapshot',
     summary: 'capture a source into a .shmsnap file (atomic; never replaces a file without --force)',
     positionals: ['SOURCE'],
-    values: ['output'],
+    values: ['output', 'layout'],
     flags: ['force'],
     aliases: { o: 'output', f: 'force' },
-    usage: 'shmem-inspect snapshot SOURCE -o FILE [--force]',
+    usage: 'shmem-inspect snapshot SOURCE -o FILE [--force] [--layout FILE]',
   },
   async run(args, { signal }) {
     const output = args.values.get('output');
@@ -22,8 +23,12 @@ export const snapshot: Command = {
     const session = await RemoteSession.attach(args.positionals[0]!);
     const progress = new ProgressLine(`snapshot ${path.basename(target)}`);
     try {
+      // The layout is checked against this segment before it is embedded.
+      const layoutFile = args.values.get('layout');
+      const layout = layoutFile === undefined ? undefined : layoutFromText(readLayoutFile(layoutFile), layoutFile, session.info.size).text;
       const started = Date.now();
       const result = await session.takeSnapshot(target, args.flags.has('force'), {
+        layout,
         signal,
         onProgress: (done, total) => progress.update(done, total),
       });

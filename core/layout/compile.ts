@@ -174,10 +174,12 @@ function region(o: Obj, path: Path, compiler: Compiler, endian: Endian, previous
   const regionName = name(o, path, 'a region');
   const regionEndian = o.endian === undefined ? endian : endianOf(o.endian, [...path, 'endian']);
   let struct: StructType;
+  let plain = false;
   if (o.fields !== undefined) struct = compiler.struct(o, path, 1, undefined, regionEndian);
   else if (typeof o.type === 'string') {
     const t = compiler.type({ type: o.type }, path, 1, regionEndian);
     // A region of a plain type is a struct of one field named after the region.
+    plain = t.kind !== 'struct';
     struct = t.kind === 'struct' ? t : { kind: 'struct', name: undefined, fields: [{ name: regionName, offset: 0, type: t, count: 1, isArray: false, stride: t.size, endian: regionEndian }], size: t.size, align: t.align };
   } else throw new Problem('a region needs "fields" or a "type"', path);
   const count = o.count === undefined ? 1 : integer(o.count, [...path, 'count'], '"count"', MAX_COUNT);
@@ -194,7 +196,7 @@ function region(o: Obj, path: Path, compiler: Compiler, endian: Endian, previous
     if (typeof o.color !== 'string' || !/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/.test(o.color)) throw new Problem('"color" must be "#rgb", "#rrggbb" or "#rrggbbaa"', [...path, 'color']);
     color = o.color;
   }
-  const r: Region = { name: regionName, offset, size, struct, count, isArray: o.count !== undefined, stride, color };
+  const r: Region = { name: regionName, offset, size, struct, count, isArray: o.count !== undefined, stride, color, plain };
   if (typeof o.description === 'string') r.description = o.description;
   return r;
 }

@@ -63,6 +63,8 @@ export interface Region {
   stride: number;
   color: string | undefined;
   description?: string;
+  /** A region of a plain type ("type": "u64"): its one field is the region itself. */
+  plain: boolean;
 }
 
 export interface Layout {

@@ -23,6 +23,9 @@ export function regionNodes(layout: Layout): LayoutNode[] {
 }
 
 function regionNode(region: Region): LayoutNode {
+  if (region.plain && !region.isArray) {
+    return { path: region.name, label: region.name, offset: region.offset, size: region.size, kind: 'value', field: region.struct.fields[0]!, region };
+  }
   return { path: region.name, label: region.name, offset: region.offset, size: region.size, kind: region.isArray ? 'array' : 'struct', region };
 }
 
@@ -45,7 +48,8 @@ export function children(node: LayoutNode, from = 0, max = 1000): LayoutNode[] {
       const out: LayoutNode[] = [];
       for (let i = from; i < Math.min(region.count, from + max); i++) {
         const offset = region.offset + i * region.stride;
-        out.push({ path: `${region.name}[${i}]`, label: `[${i}]`, offset, size: region.struct.size, kind: 'struct', region });
+        if (region.plain) out.push({ path: `${region.name}[${i}]`, label: `[${i}]`, offset, size: region.struct.size, kind: 'value', field: region.struct.fields[0]!, region });
+        else out.push({ path: `${region.name}[${i}]`, label: `[${i}]`, offset, size: region.struct.size, kind: 'struct', region });
       }
       return out;
     }
@@ -103,7 +107,12 @@ function inRegion(region: Region, offset: number): LayoutNode | undefined {
     rel -= i * region.stride;
     path += `[${i}]`;
   }
-  return inStruct(region.struct, region.offset + (offset - region.offset - rel), rel, path, region);
+  const base = region.offset + (offset - region.offset - rel);
+  if (region.plain) {
+    const f = region.struct.fields[0]!;
+    return rel < f.type.size ? { path, label: path, offset: base, size: f.type.size, kind: 'value', field: f, region } : undefined;
+  }
+  return inStruct(region.struct, base, rel, path, region);
 }
 
 function inStruct(struct: StructType, base: number, rel: number, prefix: string, region: Region): LayoutNode | undefined {

@@ -105,3 +105,23 @@ test('a snapshot of the live segment holds the guest writes and verifies', async
   const later = await runCli(['dump', snap, '--length', '4']);
   assert.equal(later.stdout, '00000000: efbe adde                                ....\n');
 });
+
+test('watch --layout names the field a QEMU guest writes through its BAR', async (t) => {
+  const { machine, file, dir } = await guest(t);
+  const layout = path.join(dir, 'guest.shmlayout.json');
+  fs.writeFileSync(layout, JSON.stringify({
+    regions: [
+      { name: 'ctrl', offset: 0, fields: [{ name: 'doorbell', type: 'u32' }, { name: 'state', type: 'u32', enum: { IDLE: 0, RUNNING: 1 } }, { name: 'counter', type: 'u64' }] },
+      { name: 'mailbox', offset: '0x1000', type: 'char[16]' },
+    ],
+  }));
+  const proc = new CliProcess(['watch', file, '--layout', layout, '--interval', '10', '--length', '0x2000']);
+  t.after(() => proc.child.kill('SIGKILL'));
+  await proc.waitFor(/watching/, 'stderr');
+  await machine.writel(4, 1);
+  assert.match(await proc.waitFor(/ctrl\.state/), /ctrl\.state: IDLE \(0\) -> RUNNING \(1\)$/);
+  await machine.writeq(8, 0x100000001n);
+  assert.match(await proc.waitFor(/ctrl\.counter/), /ctrl\.counter: 0 -> 4294967297$/);
+  await machine.writel(0x1000, 0x6f6c6568); // "helo", as the guest's little-endian store puts it
+  assert.match(await proc.waitFor(/mailbox/), /mailbox: "" -> "helo"$/);
+});

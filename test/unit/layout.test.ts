@@ -161,3 +161,13 @@ test('the checker names each problem and where it is (line and column)', () => {
     assert.equal(p.offset, at);
   }
 });
+
+test('a region of a plain type is its own field, alone or repeated', () => {
+  const layout = compile({ regions: [{ name: 'counter', offset: 0, type: 'u64' }, { name: 'lanes', offset: 8, type: 'u16', count: 3 }] });
+  const [counter, lanes] = regionNodes(layout);
+  assert.deepEqual([counter!.path, counter!.kind], ['counter', 'value']);
+  assert.deepEqual(children(lanes!).map((n) => [n.path, n.offset, n.kind]), [['lanes[0]', 8, 'value'], ['lanes[1]', 10, 'value'], ['lanes[2]', 12, 'value']]);
+  assert.equal(fieldAt(layout, 3)?.path, 'counter');
+  assert.equal(fieldAt(layout, 11)?.path, 'lanes[1]');
+  assert.deepEqual([...values(counter!)].map((n) => n.path), ['counter']);
+});
