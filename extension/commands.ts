@@ -5,6 +5,7 @@ import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
 import type { PeerItem } from './views';
+import { loadLayout } from './layouts';
 
 /** A path or URI given to a command by code (tests, other commands), or undefined. */
 function pathArg(arg: unknown): string | undefined {
@@ -143,6 +144,26 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
     await item.session.remote.ring(item.id, vector);
     log.info(`rang peer ${item.id} vector ${vector}`);
     return vector;
+  });
+
+  register('shmemInspector.applyLayout', async (arg, fileArg) => {
+    const s = sessionArg(arg);
+    let uri = fileArg instanceof vscode.Uri ? fileArg : typeof fileArg === 'string' ? vscode.Uri.file(fileArg) : undefined;
+    if (!uri) {
+      const picked = await vscode.window.showOpenDialog({ title: 'Apply Layout', canSelectMany: false, filters: { 'Shared memory layouts': ['json'] }, openLabel: 'Apply' });
+      uri = picked?.[0];
+    }
+    if (!uri) return undefined;
+    const layout = await loadLayout(uri, s);
+    s.setLayout(layout, uri.fsPath);
+    log.info(`${s.remote.source}: layout ${uri.fsPath} (${layout.regions.length} regions)`);
+    return layout.regions.length;
+  });
+
+  register('shmemInspector.revealBytes', async (arg, offset, length) => {
+    const s = sessionArg(arg);
+    if (typeof offset !== 'number' || typeof length !== 'number') throw new InputError('no bytes to select');
+    manager.revealBytes(s, offset, length);
   });
 
   register('shmemInspector.showLog', async () => log.channel.show());

@@ -5,6 +5,9 @@ import { InputError, errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { parseWebviewMessage, type HostMessage, type WebviewMessage, type WebviewRequest, type WebviewReplies } from '../webview/protocol';
 import type { Log } from './log';
+import { formatValue } from '../core/layout/decode';
+import type { FieldType } from '../core/layout/model';
+import { fieldAt } from '../core/layout/navigate';
 import type { Session } from './session';
 import { viewSettings } from './settings';
 
@@ -55,13 +58,16 @@ export class HexPanel implements vscode.Disposable {
     );
     this.unsubscribe.push(
       session.onChanges((c) => this.post({ type: 'changes', time: c.time, changes: c.changes })),
-      session.onState(() => this.post({ type: 'session', session: session.view() })),
+      session.onState(() => {
+        this.post({ type: 'session', session: session.view() });
+        this.postLayout();
+      }),
     );
   }
 
-  /** Scrolls the view to offset and puts the cursor there (once the view is up, if it is not yet). */
-  goto(offset: number): void {
-    if (this.ready) this.post({ type: 'goto', offset });
+  /** Scrolls the view to offset and selects length bytes there (once the view is up, if it is not yet). */
+  goto(offset: number, length = 1): void {
+    if (this.ready) this.post({ type: 'goto', offset, length });
     else {
       this.initialOffset = offset;
       this.top = undefined;
@@ -74,6 +80,11 @@ export class HexPanel implements vscode.Disposable {
 
   private post(message: HostMessage): void {
     if (!this.disposed) void this.panel.webview.postMessage(message);
+  }
+
+  private postLayout(): void {
+    const regions = (this.session.layout?.regions ?? []).map((r) => ({ name: r.name, offset: r.offset, size: r.size, color: r.color }));
+    this.post({ type: 'layout', regions });
   }
 
   /** The webview's page is gone while its tab is hidden; 'ready' comes again when it is shown. */
@@ -97,6 +108,7 @@ export class HexPanel implements vscode.Disposable {
         // Also after the webview was hidden and shown again (its page is rebuilt): it comes back
         // where it was, not where it started.
         this.ready = true;
+        queueMicrotask(() => this.postLayout());
         this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), top: this.top ?? this.initialOffset, cursor: this.top === undefined ? this.initialOffset : this.cursor });
         return;
       case 'viewport': {
@@ -171,6 +183,13 @@ export class HexPanel implements vscode.Disposable {
       case 'cancel':
         this.running.get(request.request)?.abort();
         return {};
+      case 'describe': {
+        const layout = this.session.layout;
+        const node = layout ? fieldAt(layout, request.offset) : undefined;
+        if (!node?.field) return { label: null };
+        const bytes = remote.lastBytes.get(node.offset, node.size);
+        return { label: `${node.path} (${describeType(node.field.type)}) @0x${node.offset.toString(16)}${bytes ? ` = ${formatValue(node.field, bytes)}` : ''}` };
+      }
     }
   }
 
@@ -207,4 +226,10 @@ export class HexPanel implements vscode.Disposable {
     this.panel.dispose();
     this.onDispose(this);
   }
+}
+
+function describeType(t: FieldType): string {
+  if (t.kind === 'primitive') return t.name;
+  if (t.kind === 'struct') return t.name ?? 'struct';
+  return `${t.kind}[${t.size}]`;
 }

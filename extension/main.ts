@@ -9,21 +9,40 @@ import { Log } from './log';
 import { SessionManager } from './session-manager';
 import { createStatusBar } from './status-bar';
 import { PeersView, SessionsView } from './views';
+import { RegionsView } from './regions-view';
+import { registerLayoutDiagnostics } from './layouts';
 
 /** What activate() returns: used by the host tests, and by other extensions if they wish. */
 export interface ShmemInspectorApi {
   manager: SessionManager;
   log: Log;
+  regions: RegionsView;
 }
 
 export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   const log = new Log();
   const manager = new SessionManager(context.extensionUri, log);
+  const regions = new RegionsView(manager);
+  const regionsTree = vscode.window.createTreeView('shmemInspector.regions', { treeDataProvider: regions });
+  const sessionsTree = vscode.window.createTreeView('shmemInspector.sessions', { treeDataProvider: new SessionsView(manager) });
+  registerLayoutDiagnostics(context);
   context.subscriptions.push(
     log,
     manager,
-    vscode.window.registerTreeDataProvider('shmemInspector.sessions', new SessionsView(manager)),
+    // Selection, not item commands: these trees refresh with every tick, and VS Code drops the
+    // commands of a refreshed item ("Actual command not found") when it is clicked.
+    sessionsTree,
+    sessionsTree.onDidChangeSelection((e) => {
+      const s = e.selection[0];
+      if (s) manager.openPanel(s);
+    }),
     vscode.window.registerTreeDataProvider('shmemInspector.peers', new PeersView(manager)),
+    regions,
+    regionsTree,
+    regionsTree.onDidChangeSelection((e) => {
+      const item = e.selection[0];
+      if (item?.kind === 'node') manager.revealBytes(item.session, item.node.offset, item.node.size);
+    }),
     createStatusBar(manager),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('shmemInspector')) manager.settingsChanged();
@@ -49,7 +68,7 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   );
   registerCommands(context, manager, log);
   void autoAttach(manager, log);
-  return { manager, log };
+  return { manager, log, regions };
 }
 
 /**

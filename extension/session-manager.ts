@@ -4,6 +4,8 @@ import { HexPanel, VIEW_TYPE } from './hex-panel';
 import type { Log } from './log';
 import { Session } from './session';
 import { tickIntervalMs } from './settings';
+import { fromText, loadLayout } from './layouts';
+import * as path from 'node:path';
 
 /**
  * All sessions and their hex panels. Everything that touches a segment goes through a session's
@@ -36,6 +38,7 @@ export class SessionManager implements vscode.Disposable {
     });
     this.sessions.push(session);
     this.log.info(`attached ${source} (${remote.info.size} bytes, ${remote.info.writable ? 'read-write' : 'read-only'})`);
+    await this.applyDefaultLayout(session);
     this.changed.fire();
     return session;
   }
@@ -107,6 +110,31 @@ export class SessionManager implements vscode.Disposable {
     session.replaceRemote(next);
     this.log.info(`${session.remote.source}: attached again (${writable ? 'read-write' : 'read-only'})`);
     this.changed.fire();
+  }
+
+  /** A snapshot's embedded layout, else the shmemInspector.defaultLayout setting (when it fits). */
+  private async applyDefaultLayout(session: Session): Promise<void> {
+    try {
+      const embedded = session.remote.snapshot?.layout;
+      if (embedded) {
+        session.setLayout(fromText(embedded, `the layout embedded in ${session.remote.source}`, session), 'embedded');
+        return;
+      }
+      const setting = vscode.workspace.getConfiguration('shmemInspector').get<string>('defaultLayout', '');
+      if (!setting || !vscode.workspace.isTrusted) return;
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const uri = path.isAbsolute(setting) || !folder ? vscode.Uri.file(setting) : vscode.Uri.joinPath(folder, setting);
+      session.setLayout(await loadLayout(uri, session), uri.fsPath);
+    } catch (err) {
+      this.log.report(err, 'applying the layout');
+    }
+  }
+
+  /** Selects bytes in the session's hex view, opening one if needed. */
+  revealBytes(session: Session, offset: number, length: number): void {
+    const panel = [...this.panels].find((p) => p.session === session) ?? this.openPanel(session);
+    panel.panel.reveal(undefined, true);
+    panel.goto(offset, length);
   }
 
   settingsChanged(): void {

@@ -1,6 +1,7 @@
 import { RemoteSession } from '../agent/remote-session';
 import type { PeerTable } from '../core/ivshmem/client';
 import type { Range } from '../core/numbers';
+import type { Layout } from '../core/layout/model';
 import type { SessionState, SessionView } from '../webview/protocol';
 
 export interface SessionChanges {
@@ -20,6 +21,9 @@ export class Session {
   state: SessionState = 'live';
   reason: string | undefined;
   table: PeerTable | undefined;
+  /** The layout that names this session's bytes, and where it came from (a file or "embedded"). */
+  layout: Layout | undefined;
+  layoutSource: string | undefined;
   private readonly viewports = new Map<string, Range>();
   private readonly listeners = { changes: new Set<(c: SessionChanges) => void>(), state: new Set<() => void>() };
   private unsubscribe: (() => void)[] = [];
@@ -59,6 +63,18 @@ export class Session {
       this.viewports.delete(key);
     }
     this.rewatch();
+  }
+
+  /** Names the bytes; its regions (up to 1 MiB each, 32 of them) are watched for the Regions view. */
+  setLayout(layout: Layout | undefined, source: string | undefined): void {
+    this.layout = layout;
+    this.layoutSource = source;
+    for (const key of [...this.viewports.keys()]) if (key.startsWith('layout:')) this.viewports.delete(key);
+    for (const [i, r] of (layout?.regions ?? []).slice(0, 32).entries()) {
+      this.viewports.set(`layout:${i}`, { offset: r.offset, length: Math.min(r.size, 1024 * 1024) });
+    }
+    this.rewatch();
+    this.stateChanged();
   }
 
   pause(): void {

@@ -28,7 +28,6 @@ export class SessionsView implements vscode.TreeDataProvider<Session> {
     item.tooltip = v.state === 'disconnected' ? `disconnected: ${v.reason}` : `${v.kind} ${v.source}`;
     item.contextValue = `session-${v.state}`;
     item.iconPath = new vscode.ThemeIcon(v.state === 'live' ? 'pulse' : v.state === 'paused' ? 'debug-pause' : 'debug-disconnect');
-    item.command = { command: 'shmemInspector.openView', title: 'Open Hex View', arguments: [s] };
     return item;
   }
 }

@@ -19,12 +19,14 @@ const writer = spawn(process.execPath, ['scripts/demo-writer.mjs', SEGMENT, Stri
 const state = resolve('.cache/start');
 const extensionsDir = join(state, 'extensions');
 const workspace = join(state, 'workspace');
+// A fresh VS Code profile each time: a cached copy of an older package.json would hide new views.
+rmSync(join(state, 'user-data'), { recursive: true, force: true });
 mkdirSync(extensionsDir, { recursive: true });
 mkdirSync(join(workspace, '.vscode'), { recursive: true });
 const link = join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
 rmSync(link, { force: true, recursive: true });
 symlinkSync(root, link);
-writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'shmemInspector.autoAttach': [SEGMENT] }, null, 2));
+writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'shmemInspector.autoAttach': [SEGMENT], 'shmemInspector.defaultLayout': resolve('examples/ring.shmlayout.json') }, null, 2));
 
 let server;
 try {
@@ -37,7 +39,8 @@ try {
 }
 console.log(`\nShared Memory Inspector is running in VS Code (code-server):\n\n  ${server.url}\n`);
 console.log(`The demo segment ${SEGMENT} (${SIZE} bytes, a ring buffer written 4 times a second) opens`);
-console.log('in a hex view; watch the head, tail and sequence at offsets 0x8..0x17 and the slots from 0x100.');
+console.log('in a hex view with the layout examples/ring.shmlayout.json: the Regions view (Shared Memory in the');
+console.log('activity bar) shows head, tail, seq and the slots decoded, live.');
 console.log('Ctrl-C stops code-server and the demo writer.\n');
 
 const stop = () => {

@@ -11,6 +11,8 @@ export interface HexViewEvents {
   /** The user typed a byte at offset (read-write sessions only). */
   onEdit(offset: number, value: number): void;
   onCursor(offset: number): void;
+  /** The pointer rests on offset: call back with the text to show on hover. */
+  onHover?(offset: number, show: (label: string) => void): void;
 }
 
 function hex2(b: number): string {
@@ -42,6 +44,8 @@ export class HexView {
   private fadeTimer: ReturnType<typeof setTimeout> | undefined;
   writable = false;
   fadeMs = 1500;
+  /** The layout's regions, sorted by offset: drawn as coloured bands under the bytes. */
+  bands: { name: string; offset: number; size: number; color: string | undefined }[] = [];
 
   constructor(
     private readonly cache: PageCache,
@@ -198,6 +202,12 @@ export class HexView {
         if (at === this.cursor) cls += ' cursor';
         const changed = this.cache.changedAt.get(at);
         if (changed !== undefined) cls += ' changed';
+        const band = this.bandAt(at);
+        if (band) {
+          cls += ' band';
+          h.style.setProperty('--band', band.color ?? 'var(--vscode-editorInfo-foreground)');
+          a.style.setProperty('--band', band.color ?? 'var(--vscode-editorInfo-foreground)');
+        }
         h.className = cls;
         a.className = cls.replace(/^b/, 'c');
         h.dataset.offset = String(at);
@@ -225,6 +235,19 @@ export class HexView {
     this.rowsEl.setAttribute('aria-readonly', String(!this.writable));
     this.placeThumb();
     this.events.onViewport(first, length, this.cursor);
+  }
+
+  private bandAt(offset: number): { color: string | undefined } | undefined {
+    let lo = 0;
+    let hi = this.bands.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const b = this.bands[mid]!;
+      if (offset < b.offset) hi = mid - 1;
+      else if (offset >= b.offset + b.size) lo = mid + 1;
+      else return b;
+    }
+    return undefined;
   }
 
   private placeThumb(): void {
@@ -261,6 +284,14 @@ export class HexView {
       this.moveCursor(Number(target.dataset.offset), e.shiftKey);
     });
     this.rowsEl.addEventListener('keydown', (e) => this.key(e));
+    // Hovering a byte asks for the layout's name of it (once per cell and layout).
+    let hoverTimer: ReturnType<typeof setTimeout> | undefined;
+    this.rowsEl.addEventListener('mouseover', (e) => {
+      const target = (e.target as HTMLElement).closest('[data-offset]') as HTMLElement | null;
+      if (!target?.dataset.offset || this.bands.length === 0) return;
+      if (hoverTimer) clearTimeout(hoverTimer);
+      hoverTimer = setTimeout(() => this.events.onHover?.(Number(target.dataset.offset), (label) => (target.title = label)), 150);
+    });
     let drag: { startY: number; startTop: number } | undefined;
     this.thumb.addEventListener('pointerdown', (e) => {
       drag = { startY: e.clientY, startTop: this.topRow };

@@ -54,6 +54,9 @@ class App {
       onMissing: (ranges) => this.fetch(ranges),
       onEdit: (at, value) => void this.edit(at, value),
       onCursor: () => this.showInspector(),
+      onHover: (offset, show) => {
+        channel.request({ type: 'describe', offset }).then(({ label }) => label && show(label), () => undefined);
+      },
     });
     this.view.fadeMs = settings.highlightFadeMs;
     this.root.replaceChildren(this.toolbar(), this.banner, this.main());
@@ -182,8 +185,13 @@ class App {
     this.showInspector();
   }
 
-  goto(offset: number): void {
-    this.view.goto(offset);
+  goto(offset: number, length = 1): void {
+    this.view.goto(offset, length);
+  }
+
+  layout(regions: { name: string; offset: number; size: number; color: string | undefined }[]): void {
+    this.view.bands = [...regions].sort((a, b) => a.offset - b.offset);
+    this.view.draw();
   }
 
   private viewport(offset: number, length: number, cursor: number): void {
@@ -271,7 +279,10 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       if (ready) app.changes(m.changes);
       break;
     case 'goto':
-      if (ready) app.goto(m.offset);
+      if (ready) app.goto(m.offset, m.length);
+      break;
+    case 'layout':
+      if (ready) app.layout(m.regions);
       break;
   }
 });

@@ -29,12 +29,15 @@ export type WebviewRequest =
   | { type: 'read'; offset: number; length: number }
   | { type: 'write'; offset: number; bytes: Uint8Array }
   | { type: 'search'; pattern: Uint8Array; from: number }
+  /** The layout's name for the byte at offset (shown on hover). */
+  | { type: 'describe'; offset: number }
   | { type: 'cancel'; request: number };
 
 export interface WebviewReplies {
   read: { bytes: Uint8Array };
   write: Record<string, never>;
   search: { offset: number | null };
+  describe: { label: string | null };
   cancel: Record<string, never>;
 }
 
@@ -50,7 +53,9 @@ export type HostMessage =
   | { type: 'session'; session: SessionView }
   | { type: 'settings'; settings: ViewSettings }
   | { type: 'changes'; time: number; changes: { offset: number; bytes: Uint8Array }[] }
-  | { type: 'goto'; offset: number }
+  | { type: 'goto'; offset: number; length?: number }
+  /** The layout's regions, drawn as coloured bands. */
+  | { type: 'layout'; regions: { name: string; offset: number; size: number; color: string | undefined }[] }
   | { type: 'progress'; id: number; done: number; total: number }
   | { type: 'reply'; id: number; ok: true; body: WebviewReplies[keyof WebviewReplies] }
   | { type: 'reply'; id: number; ok: false; error: string };
@@ -103,6 +108,8 @@ export function parseWebviewMessage(message: unknown): WebviewMessage {
           return { type: 'request', id, request: { type: 'search', pattern: bytes(r, 'pattern', 1, MAX_PATTERN), from: int(r, 'from', 0, MAX_OFFSET) } };
         case 'cancel':
           return { type: 'request', id, request: { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) } };
+        case 'describe':
+          return { type: 'request', id, request: { type: 'describe', offset: int(r, 'offset', 0, MAX_OFFSET) } };
         default:
           throw new WebviewMessageError(`unknown request type ${String(r.type).slice(0, 40)}`);
       }
