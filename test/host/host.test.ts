@@ -55,7 +55,7 @@ async function runSuite(t: TestContext, files: string[], vsix?: string): Promise
 const SUITE = path.join(ROOT, 'out', 'test', 'host', 'suite');
 
 test('inside the real VS Code extension host', async (t) => {
-  const files = fs.readdirSync(SUITE).filter((f) => f.endsWith('.host.js')).map((f) => path.join(SUITE, f));
+  const files = fs.readdirSync(SUITE).filter((f) => f.endsWith('.host.js')).sort().map((f) => path.join(SUITE, f));
   await runSuite(t, files);
 });
 
