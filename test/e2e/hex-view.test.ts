@@ -61,7 +61,10 @@ test('the hex view in a real browser', async (t) => {
     for (const w of opened) await w.close();
     cleanup();
   });
-  const wb = await openWorkbench({ dir, settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50 } });
+  const wb = await openWorkbench({
+    dir,
+    settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50, 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') },
+  });
   opened.push(wb);
   const page = wb.page;
   // The webview's CSP (nonce script, no inline style) must hold: any violation is a failure.
@@ -199,6 +202,28 @@ test('the hex view in a real browser', async (t) => {
     await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
     const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
     assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
+  });
+
+  await t.test('the Regions view shows a field written by another process change', async () => {
+    await page.click('.tab:has-text("live.bin (hex)")');
+    if ((await page.locator('.pane-header:has-text("Regions")').count()) === 0) await page.click('.activitybar [aria-label^="Shared Memory"]');
+    const header = page.locator('.pane-body .monaco-list-row:has-text("header")');
+    await header.waitFor({ timeout: 10_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const head = page.locator('.pane-body .monaco-list-row[aria-level="2"]:has-text("head")').first();
+    await head.waitFor({ timeout: 10_000 });
+    assert.match((await head.textContent()) ?? '', /head\s*0$/);
+    writeFromAnotherProcess(live, 8, [42, 0, 0, 0]);
+    const until = Date.now() + 10_000;
+    while (!/head\s*42$/.test((await head.textContent()) ?? '')) {
+      if (Date.now() > until) assert.fail(`the Regions view still shows ${await head.textContent()}`);
+      await page.waitForTimeout(50);
+    }
+    // Selecting the field selects its bytes in the hex view.
+    await head.click();
+    const frame = await frameFor(page, live);
+    await poll(frame, async () => (await frame.evaluate(() => [...document.querySelectorAll('.hex .b.selected')].map((e) => (e as HTMLElement).dataset.offset).join(','))) === '8,9,10,11', 'the field\'s bytes selected');
+    await page.screenshot({ path: path.join(OUT, 'regions-view.png') });
   });
 
   await t.test('no Content Security Policy violation happened', () => {
