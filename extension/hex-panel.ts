@@ -21,6 +21,11 @@ export interface PanelState {
 
 let panelCounter = 0;
 
+/** A hex view's tab title; also how start-up recognises a view VS Code is about to restore. */
+export function panelTitle(source: string): string {
+  return `${path.basename(source.replace(/^unix:/, ''))} (hex)`;
+}
+
 /**
  * One hex view of one session: the webview panel, its messages (checked, each request answered
  * with a reply or an error), and its viewport registered with the session's watch.
@@ -46,7 +51,7 @@ export class HexPanel implements vscode.Disposable {
   ) {
     const roots = [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
     panel.webview.options = { enableScripts: true, localResourceRoots: roots };
-    panel.title = `${path.basename(session.remote.source.replace(/^unix:/, ''))} (hex)`;
+    panel.title = panelTitle(session.remote.source);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
     panel.webview.html = this.html();
     this.disposables.push(

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import { VIEW_TYPE, type PanelState } from './hex-panel';
+import { VIEW_TYPE, panelTitle, type PanelState } from './hex-panel';
 import { Log } from './log';
 import { SessionManager } from './session-manager';
 import { createStatusBar } from './status-bar';
@@ -79,9 +79,15 @@ async function autoAttach(manager: SessionManager, log: Log): Promise<void> {
   if (!vscode.workspace.isTrusted) return;
   const sources = vscode.workspace.getConfiguration('shmemInspector').get<unknown>('autoAttach', []);
   if (!Array.isArray(sources)) return;
+  // After a reload VS Code restores our views itself (a hidden tab only when it is shown): a source
+  // whose tab is there gets its session but no second view.
+  const restoring = new Set(
+    vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(VIEW_TYPE)).map((t) => t.label),
+  );
   for (const source of sources.filter((x): x is string => typeof x === 'string').slice(0, 8)) {
     try {
-      manager.openPanel(await manager.attachShared(source));
+      const session = await manager.attachShared(source);
+      if (!restoring.has(panelTitle(source))) manager.openPanel(session);
     } catch (err) {
       log.report(err, `attaching ${source}`);
     }

@@ -189,7 +189,17 @@ test('the hex view in a real browser', async (t) => {
     await page.keyboard.press('Enter');
     await page.waitForTimeout(2000);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 60_000);
+    // VS Code restores a hidden tab's webview only when it is shown, and the start-up attach may
+    // have opened (and focused) a view meanwhile: show live.bin's tab.
+    const liveTab = page.locator('.tab:has-text("live.bin (hex)")');
+    await liveTab.waitFor({ timeout: 60_000 });
+    await liveTab.click();
+    const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 60_000).catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
+      const tabs = await page.locator('.tab').allTextContents();
+      const sources = await Promise.all(page.frames().map((f) => f.evaluate(() => `${document.body?.dataset.source}:${document.querySelectorAll('.row').length}`).catch(() => '?')));
+      throw new Error(`${(err as Error).message}; tabs: ${tabs.join(' | ')}; frames: ${sources.join(' ')}`);
+    });
     // The search left the view at 0x3000: the restored view shows that place again.
     await poll(frame, async () => (await cellText(frame, 0x3000)) === '6e', 'the restored view at the search result').catch(async (err) => {
       await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
