@@ -75,7 +75,9 @@ test('a truncated backing file disconnects the session, keeps its last bytes, an
   const data = Buffer.alloc(8192, 0x5a);
   const file = segment(data);
   const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
-  // The panel's viewport makes the session watch the rows on screen.
+  // What a hex view does when it shows rows (whether the webview's page has loaded or not: that
+  // is the browser tests' business).
+  session.setViewport('host-test', { offset: 0, length: 4096 });
   await eventually(() => session.remote.lastBytes.get(0, 16), 'the watched bytes');
   fs.truncateSync(file, 10);
   await eventually(() => session.state === 'disconnected', 'the disconnect');
@@ -92,6 +94,7 @@ test('a truncated backing file disconnects the session, keeps its last bytes, an
 test('an agent killed with SIGKILL becomes a disconnect; Reattach starts a new agent', async () => {
   const file = segment(Buffer.alloc(4096, 7));
   const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+  session.setViewport('host-test', { offset: 0, length: 4096 });
   await eventually(() => session.remote.lastBytes.get(0, 16), 'the watched bytes');
   const first = session.remote.agentPid!;
   process.kill(first, 'SIGKILL');
