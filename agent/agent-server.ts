@@ -3,6 +3,10 @@ import { resolveRange } from '../core/numbers';
 import { discardTemp } from '../core/atomic-file';
 import { writeSnapshot } from '../core/snapshot/writer';
 import { searchSource } from '../core/search';
+import { diffSources } from '../core/diff/diff';
+import { summarize } from '../core/diff/summary';
+import { compileLayout } from '../core/layout/compile';
+import type { Layout } from '../core/layout/model';
 import type { Source } from '../core/source';
 import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
@@ -105,6 +109,8 @@ export class AgentServer {
       }
       case 'peers':
         return this.requireIvshmem().table();
+      case 'diff':
+        return this.diff(id, r.other, r.layout, r.maxRanges);
       case 'search': {
         const source = this.requireSource();
         const from = resolveRange(source.info.size, r.from, 0).offset;
@@ -186,6 +192,31 @@ export class AgentServer {
     if (this.watchTimer) clearTimeout(this.watchTimer);
     this.watchTimer = undefined;
     this.watcher = undefined;
+  }
+
+  /** Opens B next to this session's A (read-only, just for the diff), compares, closes B. */
+  private async diff(id: number, otherText: string, layoutText: string | undefined, maxRanges: number): Promise<AgentReplies['diff']> {
+    const a = this.requireSource();
+    let layout: Layout | undefined;
+    if (layoutText !== undefined) {
+      const compiled = compileLayout(layoutText);
+      const p = compiled.problems[0];
+      if (!compiled.layout || p) throw new InputError(`the layout: ${p?.line}:${p?.column}: ${p?.message}`);
+      layout = compiled.layout;
+    }
+    const b = await openSource(resolveSourceSpec(otherText), { writable: false });
+    try {
+      const result = await diffSources(a, b, {
+        maxRanges,
+        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+        isCancelled: () => this.cancelled.has(id),
+      });
+      const reply: AgentReplies['diff'] = { ...result, other: b.info };
+      if (layout) Object.assign(reply, summarize(layout, a, b, result.ranges));
+      return reply;
+    } finally {
+      b.close();
+    }
   }
 
   private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined): Promise<AgentReplies['snapshot']> {

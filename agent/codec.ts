@@ -87,6 +87,13 @@ function parseRequest(r: Obj): AgentRequest {
       return { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) };
     case 'search':
       return { type: 'search', pattern: bytesMin(r, 'pattern', 1, 4096), from: int(r, 'from', 0, MAX_OFFSET) };
+    case 'diff':
+      return {
+        type: 'diff',
+        other: str(r, 'other'),
+        maxRanges: int(r, 'maxRanges', 1, 10_000_000),
+        ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
+      };
     case 'ring':
       return { type: 'ring', peer: int(r, 'peer', 0, MAX_PEER_ID), vector: int(r, 'vector', 0, MAX_VECTORS - 1) };
     case 'peers':

@@ -14,6 +14,15 @@ import type { SnapshotResult } from '../core/snapshot/writer';
 import type { SourceInfo } from '../core/source';
 import type { Change } from '../core/watch/changes';
 import type { PeerTable } from '../core/ivshmem/client';
+import type { DiffResult } from '../core/diff/diff';
+import type { FieldChange, RegionSummary } from '../core/diff/summary';
+
+export interface DiffReply extends DiffResult {
+  other: SourceInfo;
+  regions?: RegionSummary[];
+  fields?: FieldChange[];
+  fieldsTruncated?: boolean;
+}
 
 /** The header fields of a snapshot source, as `info` shows them. */
 export interface SnapshotSummary {
@@ -41,6 +50,8 @@ export type AgentRequest =
   | { type: 'verify' }
   | { type: 'peers' }
   | { type: 'search'; pattern: Uint8Array; from: number }
+  /** Compares this session's source (A) with another source (B), opened by the agent for the diff. */
+  | { type: 'diff'; other: string; layout?: string; maxRanges: number }
   | { type: 'ring'; peer: number; vector: number }
   | { type: 'cancel'; request: number }
   | { type: 'close' };
@@ -56,6 +67,7 @@ export interface AgentReplies {
   verify: VerifyResult;
   peers: PeerTable;
   search: { offset: number | null };
+  diff: DiffReply;
   ring: Record<string, never>;
   cancel: { found: boolean };
   close: Record<string, never>;

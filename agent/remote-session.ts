@@ -185,6 +185,11 @@ export class RemoteSession {
     return offset;
   }
 
+  /** Compares this source (A) with another one (B), in this session's agent. */
+  diff(other: string, options: LongWork & { layout?: string; maxRanges?: number } = {}): Promise<AgentReplies['diff']> {
+    return this.longRequest({ type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+  }
+
   verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
     return this.longRequest({ type: 'verify' }, work);
   }

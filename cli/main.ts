@@ -8,11 +8,12 @@ import { snapshot } from './commands/snapshot';
 import { watch } from './commands/watch';
 import { peers, ring } from './commands/ivshmem';
 import { serve } from './commands/serve';
+import { diff } from './commands/diff';
 import { EXIT, exitCodeFor } from './output';
 
 declare const PACKAGE_VERSION: string | undefined;
 
-const COMMANDS: Command[] = [dump, snapshot, info, watch, serve, peers, ring];
+const COMMANDS: Command[] = [dump, snapshot, info, watch, diff, serve, peers, ring];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.usage.length));
