@@ -98,7 +98,7 @@ export class AgentServer {
         this.stopWatch();
         return {};
       case 'snapshot':
-        return this.snapshot(id, r.target, r.tempPath, r.force, r.layout);
+        return this.snapshot(id, r.target, r.tempPath, r.force, r.layout, r.consistent ?? false);
       case 'verify': {
         const source = this.requireSource();
         if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
@@ -219,7 +219,7 @@ export class AgentServer {
     }
   }
 
-  private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined): Promise<AgentReplies['snapshot']> {
+  private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined, consistent: boolean): Promise<AgentReplies['snapshot']> {
     const source = this.requireSource();
     this.tempFiles.add(tempPath);
     try {
@@ -228,6 +228,7 @@ export class AgentServer {
         force,
         tempPath,
         layout,
+        consistent,
         onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
         isCancelled: () => this.cancelled.has(id),
       });

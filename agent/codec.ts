@@ -82,6 +82,7 @@ function parseRequest(r: Obj): AgentRequest {
         tempPath: str(r, 'tempPath'),
         force: bool(r, 'force'),
         ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
+        ...(r.consistent === undefined ? {} : { consistent: bool(r, 'consistent') }),
       };
     case 'cancel':
       return { type: 'cancel', request: int(r, 'request', 1, Number.MAX_SAFE_INTEGER) };

@@ -46,7 +46,7 @@ export type AgentRequest =
   | { type: 'write'; offset: number; bytes: Uint8Array }
   | { type: 'watch'; ranges: Range[]; intervalMs: number }
   | { type: 'unwatch' }
-  | { type: 'snapshot'; target: string; tempPath: string; force: boolean; layout?: string }
+  | { type: 'snapshot'; target: string; tempPath: string; force: boolean; layout?: string; consistent?: boolean }
   | { type: 'verify' }
   | { type: 'peers' }
   | { type: 'search'; pattern: Uint8Array; from: number }

@@ -155,10 +155,10 @@ export class RemoteSession {
   }
 
   /** Writes a snapshot; a temporary file left by a dying agent is removed here. */
-  async takeSnapshot(target: string, force: boolean, work: LongWork & { layout?: string } = {}): Promise<AgentReplies['snapshot']> {
+  async takeSnapshot(target: string, force: boolean, work: LongWork & { layout?: string; consistent?: boolean } = {}): Promise<AgentReplies['snapshot']> {
     const tempPath = tempPathFor(target);
     try {
-      return await this.longRequest({ type: 'snapshot', target, tempPath, force, ...(work.layout === undefined ? {} : { layout: work.layout }) }, work);
+      return await this.longRequest({ type: 'snapshot', target, tempPath, force, ...(work.layout === undefined ? {} : { layout: work.layout }), ...(work.consistent ? { consistent: true } : {}) }, work);
     } finally {
       discardTemp(tempPath);
     }

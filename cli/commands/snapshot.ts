@@ -12,9 +12,9 @@ export const snapshot: Command = {
     summary: 'capture a source into a .shmsnap file (atomic; never replaces a file without --force)',
     positionals: ['SOURCE'],
     values: ['output', 'layout'],
-    flags: ['force'],
+    flags: ['force', 'consistent'],
     aliases: { o: 'output', f: 'force' },
-    usage: 'shmem-inspect snapshot SOURCE -o FILE [--force] [--layout FILE]',
+    usage: 'shmem-inspect snapshot SOURCE -o FILE [--force] [--consistent] [--layout FILE]',
   },
   async run(args, { signal }) {
     const output = args.values.get('output');
@@ -29,6 +29,7 @@ export const snapshot: Command = {
       const started = Date.now();
       const result = await session.takeSnapshot(target, args.flags.has('force'), {
         layout,
+        consistent: args.flags.has('consistent'),
         signal,
         onProgress: (done, total) => progress.update(done, total),
       });
@@ -37,6 +38,12 @@ export const snapshot: Command = {
       const holes = Math.round(((result.size - result.bytesWritten) / result.size) * 100);
       process.stderr.write(
         `wrote ${output}: ${formatBytes(result.size)} in ${seconds} s; ${formatBytes(result.bytesWritten)} of data, ${holes}% zero pages left as holes\n`,
+      );
+      const tornBytes = result.torn.reduce((s, t) => s + t.length, 0);
+      process.stderr.write(
+        result.checked
+          ? `consistency: checked; ${result.torn.length === 0 ? 'no page changed while it was copied' : `${formatBytes(tornBytes)} in ${result.torn.length} range(s) kept changing (torn): ${result.torn.slice(0, 5).map((t) => `0x${t.offset.toString(16)}+${t.length}`).join(', ')}${result.torn.length > 5 ? ', ...' : ''}`}\n`
+          : 'consistency: plain copy, not checked for pages that changed while it was made (use --consistent)\n',
       );
       return EXIT.ok;
     } finally {

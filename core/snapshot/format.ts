@@ -85,8 +85,9 @@ export function align(n: number, to: number): number {
 export function encodeHeader(h: SnapshotHeader): Buffer {
   const source = Buffer.from(h.source, 'utf8');
   const layout = Buffer.from(h.layout ?? '', 'utf8');
-  const length = headerLength(source.length, layout.length, h.torn.length, h.blockChecksums.length);
-  if (length !== h.headerLength) throw new Error(`header length ${h.headerLength} does not match its parts (${length})`);
+  const needed = headerLength(source.length, layout.length, h.torn.length, h.blockChecksums.length);
+  if (needed > h.headerLength || h.headerLength % PAGE !== 0) throw new Error(`header length ${h.headerLength} cannot hold its parts (${needed})`);
+  const length = h.headerLength;
   const buf = Buffer.alloc(length);
   MAGIC.copy(buf, 0);
   buf.writeUInt32LE(h.version, 8);
@@ -173,7 +174,8 @@ export function decodeHeader(whole: Buffer, fileSize: number): SnapshotHeader {
   const expectedBlocks = blockCount(size, blockSize);
   if (blocks !== expectedBlocks) throw new FormatError(`${blocks} block checksums for a ${size}-byte segment (expected ${expectedBlocks})`);
   const expectedLen = headerLength(sourceLen, layoutLen, tornCount, blocks);
-  if (expectedLen !== headerLen) throw new FormatError(`header length ${headerLen} does not match its contents (${expectedLen})`);
+  // A writer may reserve room (for torn ranges) that it does not use: the rest must be zero.
+  if (expectedLen > headerLen) throw new FormatError(`header length ${headerLen} is smaller than its contents (${expectedLen})`);
   const expectedFile = headerLen + size;
   if (fileSize < expectedFile) throw new FormatError(`truncated: ${fileSize} bytes, expected ${expectedFile} (header ${headerLen} + data ${size})`);
   if (fileSize > expectedFile) throw new FormatError(`${fileSize - expectedFile} unexpected bytes after the data (expected ${expectedFile} bytes)`);

@@ -4,7 +4,7 @@ import { checkTarget, discardTemp, openTemp, publish, tempPathFor } from '../ato
 import { CancelledError, InputError, SourceLostError, describeSystemError } from '../errors';
 import { pwriteFully, yieldToEventLoop } from '../file-io';
 import type { Source } from '../source';
-import { FORMAT_VERSION, PAGE, blockCount, chooseBlockSize, encodeHeader, headerLength } from './format';
+import { FORMAT_VERSION, PAGE, blockCount, chooseBlockSize, encodeHeader, headerLength, type TornRange } from './format';
 import type { Progress } from './reader';
 
 export interface SnapshotOptions extends Progress {
@@ -15,6 +15,11 @@ export interface SnapshotOptions extends Progress {
   tempPath?: string;
   peerId?: number;
   layout?: string;
+  /**
+   * Check the copy: every chunk is read twice, and pages that differ are read again until two reads
+   * agree (at most MAX_TRIES); pages still changing are recorded as torn in the header.
+   */
+  consistent?: boolean;
 }
 
 export interface SnapshotResult {
@@ -25,7 +30,14 @@ export interface SnapshotResult {
   zeroBlocks: number;
   blocks: number;
   time: number;
+  /** Whether the copy was checked for pages that changed while it was made. */
+  checked: boolean;
+  torn: TornRange[];
 }
+
+const MAX_TRIES = 5;
+/** Room reserved in a checked snapshot's header; more torn ranges are merged to fit. */
+const TORN_CAPACITY = 4096;
 
 const CHUNK = 8 * 1024 * 1024;
 
@@ -37,7 +49,8 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
   const description = source.info.description.slice(0, 1024);
   const blockSize = chooseBlockSize(size);
   const blocks = blockCount(size, blockSize);
-  const headerLen = headerLength(Buffer.byteLength(description), Buffer.byteLength(options.layout ?? ''), 0, blocks);
+  const consistent = options.consistent ?? false;
+  const headerLen = headerLength(Buffer.byteLength(description), Buffer.byteLength(options.layout ?? ''), consistent ? TORN_CAPACITY : 0, blocks);
   const tempPath = options.tempPath ?? tempPathFor(target);
   const fd = openTemp(tempPath);
   let closed = false;
@@ -48,6 +61,8 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
     const checksums = new Uint32Array(blocks);
     const chunk = Math.max(CHUNK, blockSize);
     const buf = Buffer.allocUnsafe(chunk);
+    const check = consistent ? Buffer.allocUnsafe(chunk) : undefined;
+    const torn: TornRange[] = [];
     const zero = Buffer.alloc(blockSize);
     const zeroPage = zero.subarray(0, PAGE);
     const zeroCrc = crc32(zero);
@@ -60,6 +75,7 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
       // A private copy first: the segment may change under us, and the checksum must describe
       // exactly the bytes written.
       source.read(offset, data);
+      if (check) stabilise(source, offset, data, check.subarray(0, length), torn);
       // Checksums per block; holes per page, so that a segment of scattered pages stays sparse.
       for (let from = 0; from < length; from += blockSize) {
         const block = data.subarray(from, Math.min(length, from + blockSize));
@@ -82,10 +98,10 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
       time,
       blockSize,
       peerId: options.peerId ?? source.info.peerId,
-      checked: false,
+      checked: consistent,
       source: description,
       layout: options.layout,
-      torn: [],
+      torn: fitTorn(torn, TORN_CAPACITY),
       blockChecksums: checksums,
     });
     pwriteFully(fd, header, 0);
@@ -94,7 +110,7 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
     closed = true;
     publish(tempPath, target, force);
     options.onProgress?.(size, size);
-    return { path: target, size, bytesWritten, zeroBlocks, blocks, time };
+    return { path: target, size, bytesWritten, zeroBlocks, blocks, time, checked: consistent, torn: fitTorn(torn, TORN_CAPACITY) };
   } catch (err) {
     if (!closed) fs.closeSync(fd);
     discardTemp(tempPath);
@@ -122,4 +138,50 @@ function writeNonZeroPages(fd: number, data: Buffer, position: number, zeroPage:
   }
   if (runStart >= 0) flush(data.length);
   return written;
+}
+
+/**
+ * Reads the chunk again; pages that changed meanwhile are re-read until two reads agree. `data`
+ * ends up with the last read of each page; pages that never settled are appended to `torn`.
+ */
+function stabilise(source: Source, offset: number, data: Buffer, check: Buffer, torn: TornRange[]): void {
+  source.read(offset, check);
+  let unsettled: number[] = [];
+  for (let p = 0; p < data.length; p += PAGE) {
+    const end = Math.min(data.length, p + PAGE);
+    if (!data.subarray(p, end).equals(check.subarray(p, end))) unsettled.push(p);
+  }
+  for (let attempt = 1; attempt < MAX_TRIES && unsettled.length > 0; attempt++) {
+    const still: number[] = [];
+    for (const p of unsettled) {
+      const end = Math.min(data.length, p + PAGE);
+      // The latest read becomes the copy; a fresh read checks it.
+      check.copy(data, p, p, end);
+      source.read(offset + p, check.subarray(p, end));
+      if (!data.subarray(p, end).equals(check.subarray(p, end))) still.push(p);
+    }
+    unsettled = still;
+  }
+  for (const p of unsettled) {
+    const end = Math.min(data.length, p + PAGE);
+    check.copy(data, p, p, end);
+    const last = torn[torn.length - 1];
+    if (last && last.offset + last.length === offset + p) last.length += end - p;
+    else torn.push({ offset: offset + p, length: end - p });
+  }
+}
+
+/** Joins neighbours closer than a growing gap until at most `capacity` ranges remain (still covering all). */
+function fitTorn(torn: TornRange[], capacity: number): TornRange[] {
+  let out = torn.map((t) => ({ ...t }));
+  for (let gap = PAGE; out.length > capacity; gap *= 2) {
+    const merged: TornRange[] = [];
+    for (const t of out) {
+      const last = merged[merged.length - 1];
+      if (last && t.offset - (last.offset + last.length) <= gap) last.length = t.offset + t.length - last.offset;
+      else merged.push(t);
+    }
+    out = merged;
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import { writeSnapshot } from '../../core/snapshot/writer';
 import { SnapshotFile } from '../../core/snapshot/reader';
 import { BackingFileSource } from '../../core/sources/backing-file';
 import { SnapshotSource } from '../../core/sources/snapshot-source';
+import { SourceBase } from '../../core/source';
 import { openFds, seededBytes, tempDir } from '../helpers/temp';
 
 function leftovers(dir: string): string[] {
@@ -180,4 +181,53 @@ test('the reader rejects foreign, truncated and padded files with the file name,
   }
   assert.throws(() => SnapshotFile.open(dir), /not a regular file|is a directory/);
   assert.equal(openFds(), before);
+});
+
+/**
+ * A source whose page 3 changes on every read and page 7 changes on its first two reads only:
+ * a stand-in for a guest writing while the copy is made (the CLI test uses a real writer).
+ */
+class ChangingSource extends SourceBase {
+  readonly info = { kind: 'file' as const, description: 'changing', size: 16 * 4096, writable: false };
+  private reads = new Map<number, number>();
+  read(offset: number, target: Uint8Array): void {
+    for (let i = 0; i < target.length; i++) target[i] = Math.floor((offset + i) / 4096) + 1;
+    const pages = new Set<number>();
+    for (let at = offset; at < offset + target.length; at += 4096) pages.add(Math.floor(at / 4096));
+    for (const page of pages) {
+      const n = (this.reads.get(page) ?? 0) + 1;
+      this.reads.set(page, n);
+      const from = Math.max(offset, page * 4096) - offset;
+      const to = Math.min(offset + target.length, page * 4096 + 4096) - offset;
+      if (page === 3) target.fill(n & 0xff, from, to);
+      if (page === 7 && n <= 2) target.fill(100 + n, from, to);
+    }
+  }
+  write(): void {
+    throw new Error('read-only');
+  }
+  protected probe(): undefined {
+    return undefined;
+  }
+  protected release(): void {}
+}
+
+test('a checked snapshot re-reads changing pages: settled ones are kept, the rest recorded as torn', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const out = path.join(dir, 'checked.shmsnap');
+  const result = await writeSnapshot(new ChangingSource(), { target: out, force: false, consistent: true });
+  assert.equal(result.checked, true);
+  assert.deepEqual(result.torn, [{ offset: 3 * 4096, length: 4096 }]);
+  const snap = SnapshotFile.open(out);
+  t.after(() => snap.close());
+  assert.equal(snap.header.checked, true);
+  assert.deepEqual(snap.header.torn, [{ offset: 3 * 4096, length: 4096 }]);
+  const page7 = Buffer.alloc(4096);
+  snap.readData(7 * 4096, page7);
+  assert.ok(page7.every((b) => b === 8), 'page 7 was not re-read until it settled');
+  assert.deepEqual((await snap.verify()).badBlocks, []);
+  const plain = await writeSnapshot(new ChangingSource(), { target: path.join(dir, 'plain.shmsnap'), force: false });
+  assert.equal(plain.checked, false);
+  assert.deepEqual(plain.torn, []);
 });
