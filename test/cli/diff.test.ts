@@ -32,7 +32,7 @@ test('diff of snapshots and live files: ranges, the tail of the longer side, JSO
   fs.closeSync(fd);
   const text = await runCli(['diff', before, seg]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /3 byte\(s\) differ in 2 range\(s\):\n  0xfff \+2\n  0x493df \+1\n/);
+  assert.match(text.stdout, /3 byte\(s\) differ in 2 range\(s\):\n {2}0xfff \+2\n {2}0x493df \+1\n/);
   const json = JSON.parse((await runCli(['diff', before, seg, '--json'])).stdout);
   assert.deepEqual(json.ranges, [{ offset: 4095, length: 2 }, { offset: 299_999, length: 1 }]);
   assert.equal(json.identical, false);
@@ -61,8 +61,8 @@ test('diff --layout: per region and per field, old -> new', async (t) => {
   fs.writeFileSync(path.join(dir, 'b'), b);
   const r = await runCli(['diff', path.join(dir, 'a'), path.join(dir, 'b'), '--layout', path.join(ROOT, 'examples', 'ring.shmlayout.json')]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /by region:\n  header: 1 byte\(s\) in 1 range\(s\)\n  slots: 11 byte\(s\) in 1 range\(s\)\n/);
-  assert.match(r.stdout, /by field:\n  header\.head: 41 -> 42\n  slots\[5\]\.text: "" -> "new message"\n/);
+  assert.match(r.stdout, /by region:\n {2}header: 1 byte\(s\) in 1 range\(s\)\n {2}slots: 11 byte\(s\) in 1 range\(s\)\n/);
+  assert.match(r.stdout, /by field:\n {2}header\.head: 41 -> 42\n {2}slots\[5\]\.text: "" -> "new message"\n/);
 });
 
 test('diff: bad input, and a live side that disconnects midway', async (t) => {
