@@ -66,6 +66,15 @@ export class BackingFileSource extends SourceBase {
     this.io.read(offset, target);
   }
 
+  override forget(offset: number, length: number): void {
+    this.io.forget(offset, length);
+  }
+
+  override view(offset: number, length: number): Uint8Array | undefined {
+    this.ensurePresent();
+    return this.io.view(offset, length);
+  }
+
   write(offset: number, data: Uint8Array): void {
     if (!this.info.writable) throw new InputError(`${this.path} is attached read-only`);
     this.ensurePresent();

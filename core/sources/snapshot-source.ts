@@ -1,26 +1,47 @@
 import * as fs from 'node:fs';
-import { InputError, SourceLostError } from '../errors';
+import { InputError } from '../errors';
 import { SnapshotFile } from '../snapshot/reader';
 import { SourceBase, type SourceInfo } from '../source';
+import { SegmentIO } from './segment-io';
 
-/** A .shmsnap file as a read-only source; its bytes come by pread, never through a mapping. */
+/**
+ * A .shmsnap file as a read-only source. Its data starts at a page boundary, so it is mapped like
+ * a segment (holes in a file on disk map to the zero page; nothing is allocated), and read past
+ * the mappable first 2 GiB by pread.
+ */
 export class SnapshotSource extends SourceBase {
   readonly info: SourceInfo;
+  private readonly io: SegmentIO;
 
   constructor(readonly file: SnapshotFile) {
     super();
-    this.info = { kind: 'snapshot', description: file.path, size: file.header.size, writable: false };
+    const h = file.header;
+    this.info = { kind: 'snapshot', description: file.path, size: h.size, writable: false, ...(h.peerId === undefined ? {} : { peerId: h.peerId }) };
+    this.io = new SegmentIO(file.fd, h.size, false, file.path, () => this.check(), h.headerLength, true);
   }
 
   static open(path: string): SnapshotSource {
-    return new SnapshotSource(SnapshotFile.open(path));
+    const file = SnapshotFile.open(path);
+    try {
+      return new SnapshotSource(file);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
   }
 
   read(offset: number, target: Uint8Array): void {
     this.ensurePresent();
-    if (this.file.readData(offset, target) !== target.length) {
-      throw new SourceLostError(this.check() ?? `${this.file.path} ended early`);
-    }
+    this.io.read(offset, target);
+  }
+
+  override forget(offset: number, length: number): void {
+    this.io.forget(offset, length);
+  }
+
+  override view(offset: number, length: number): Uint8Array | undefined {
+    this.ensurePresent();
+    return this.io.view(offset, length);
   }
 
   write(): void {
@@ -34,6 +55,7 @@ export class SnapshotSource extends SourceBase {
   }
 
   protected release(): void {
+    this.io.release();
     this.file.close();
   }
 }
