@@ -6,6 +6,7 @@ import type { Session } from './session';
 import type { SessionManager } from './session-manager';
 import type { PeerItem } from './views';
 import { loadLayout } from './layouts';
+import { registerSnapshotCommands, type SnapshotsView } from './snapshots';
 
 /** A path or URI given to a command by code (tests, other commands), or undefined. */
 function pathArg(arg: unknown): string | undefined {
@@ -15,7 +16,7 @@ function pathArg(arg: unknown): string | undefined {
 }
 
 /** The commands of the "Shared Memory" category; each reports errors through the log. */
-export function registerCommands(context: vscode.ExtensionContext, manager: SessionManager, log: Log): void {
+export function registerCommands(context: vscode.ExtensionContext, manager: SessionManager, log: Log, snapshots: SnapshotsView): void {
   const guarded =
     (name: string, fn: (...args: unknown[]) => Promise<unknown>) =>
     async (...args: unknown[]): Promise<unknown> => {
@@ -167,4 +168,6 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
   });
 
   register('shmemInspector.showLog', async () => log.channel.show());
+
+  registerSnapshotCommands(context, manager, log, snapshots, register, sessionArg);
 }

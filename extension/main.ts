@@ -11,6 +11,7 @@ import { createStatusBar } from './status-bar';
 import { PeersView, SessionsView } from './views';
 import { RegionsView } from './regions-view';
 import { registerLayoutDiagnostics } from './layouts';
+import { SNAPSHOT_EDITOR, SnapshotEditorProvider, SnapshotsView } from './snapshots';
 
 /** What activate() returns: used by the host tests, and by other extensions if they wish. */
 export interface ShmemInspectorApi {
@@ -66,7 +67,12 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
       },
     }),
   );
-  registerCommands(context, manager, log);
+  const snapshots = new SnapshotsView();
+  context.subscriptions.push(
+    vscode.window.registerTreeDataProvider('shmemInspector.snapshots', snapshots),
+    vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditorProvider(manager), { supportsMultipleEditorsPerDocument: false }),
+  );
+  registerCommands(context, manager, log, snapshots);
   void autoAttach(manager, log);
   return { manager, log, regions };
 }

@@ -118,3 +118,52 @@ export function parseWebviewMessage(message: unknown): WebviewMessage {
       throw new WebviewMessageError(`unknown message type ${String(m.type).slice(0, 40)}`);
   }
 }
+
+// ---- The diff view (webview/diff-main.ts) ----
+
+export interface DiffSide {
+  source: string;
+  size: number;
+  /** A live session (not a snapshot): its bytes can be revealed in its hex view. */
+  live: boolean;
+}
+
+export interface DiffModel {
+  a: DiffSide;
+  b: DiffSide;
+  compared: number;
+  changedBytes: number;
+  ranges: { offset: number; length: number }[];
+  rangesTruncated: boolean;
+  tail: { side: 'a' | 'b'; offset: number; length: number } | null;
+  regions: { name: string; changedBytes: number; ranges: number }[];
+  fields: { field: string; offset: number; length: number; old: string; new: string }[];
+}
+
+export type DiffRequest = { type: 'pair'; offset: number; length: number } | { type: 'reveal'; side: 'a' | 'b'; offset: number; length: number };
+
+export interface DiffReplies {
+  pair: { a: Uint8Array; b: Uint8Array };
+  reveal: Record<string, never>;
+}
+
+export type DiffWebviewMessage = { type: 'ready' } | { type: 'request'; id: number; request: DiffRequest };
+
+export type DiffHostMessage =
+  | { type: 'model'; model: DiffModel }
+  | { type: 'reply'; id: number; ok: true; body: DiffReplies[keyof DiffReplies] }
+  | { type: 'reply'; id: number; ok: false; error: string };
+
+/** Checks a message from the diff view (untrusted) before the host acts on it. */
+export function parseDiffWebviewMessage(message: unknown): DiffWebviewMessage {
+  const m = obj(message, 'message');
+  if (m.type === 'ready') return { type: 'ready' };
+  if (m.type !== 'request') throw new WebviewMessageError(`unknown message type ${String(m.type).slice(0, 40)}`);
+  const id = int(m, 'id', 1, Number.MAX_SAFE_INTEGER);
+  const r = obj(m.request, 'request');
+  const offset = int(r, 'offset', 0, MAX_OFFSET);
+  const length = int(r, 'length', 1, MAX_READ);
+  if (r.type === 'pair') return { type: 'request', id, request: { type: 'pair', offset, length } };
+  if (r.type === 'reveal' && (r.side === 'a' || r.side === 'b')) return { type: 'request', id, request: { type: 'reveal', side: r.side, offset, length } };
+  throw new WebviewMessageError(`unknown diff request ${String(r.type).slice(0, 40)}`);
+}

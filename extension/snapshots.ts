@@ -1,0 +1,220 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { checkTarget, discardTemp, openTemp, publish, tempPathFor } from '../core/atomic-file';
+import { InputError } from '../core/errors';
+import { formatBytes } from '../core/numbers';
+import { DiffPanel } from './diff-panel';
+import type { Log } from './log';
+import type { Session } from './session';
+import type { SessionManager } from './session-manager';
+
+export const SNAPSHOT_EDITOR = 'shmemInspector.snapshot';
+
+/** The folder snapshots go to by default: snapshots/ in the first workspace folder. */
+function snapshotsFolder(): vscode.Uri | undefined {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return folder ? vscode.Uri.joinPath(folder, 'snapshots') : undefined;
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+}
+
+/**
+ * A .shmsnap opened in the editor: a read-only session on the snapshot (in its own agent) shown in
+ * the same hex view, with its embedded layout. Closing the editor detaches it.
+ */
+class SnapshotDocument implements vscode.CustomDocument {
+  constructor(
+    readonly uri: vscode.Uri,
+    readonly session: Session,
+    private readonly manager: SessionManager,
+  ) {}
+
+  dispose(): void {
+    void this.manager.detach(this.session);
+  }
+}
+
+export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvider<SnapshotDocument> {
+  constructor(private readonly manager: SessionManager) {}
+
+  async openCustomDocument(uri: vscode.Uri): Promise<SnapshotDocument> {
+    const session = await this.manager.attach(uri.fsPath);
+    if (session.remote.info.kind !== 'snapshot') {
+      await this.manager.detach(session);
+      throw new InputError(`${uri.fsPath} is not a snapshot`);
+    }
+    return new SnapshotDocument(uri, session, this.manager);
+  }
+
+  resolveCustomEditor(document: SnapshotDocument, panel: vscode.WebviewPanel): void {
+    this.manager.openPanel(document.session, 0, panel);
+  }
+}
+
+/** The Snapshots view: .shmsnap files in the workspace's snapshots/ folder and those taken here. */
+export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly taken = new Set<string>();
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  async getChildren(): Promise<vscode.Uri[]> {
+    const found = new Set(this.taken);
+    const folder = snapshotsFolder();
+    if (folder) {
+      try {
+        for (const [name, type] of await vscode.workspace.fs.readDirectory(folder)) {
+          if (type === vscode.FileType.File && name.endsWith('.shmsnap')) found.add(vscode.Uri.joinPath(folder, name).fsPath);
+        }
+      } catch {
+        // no snapshots/ folder yet
+      }
+    }
+    return [...found].filter((p) => fs.existsSync(p)).sort().map((p) => vscode.Uri.file(p));
+  }
+
+  getTreeItem(uri: vscode.Uri): vscode.TreeItem {
+    const item = new vscode.TreeItem(path.basename(uri.fsPath));
+    try {
+      const st = fs.statSync(uri.fsPath);
+      item.description = `${formatBytes(st.size)} · ${st.mtime.toLocaleString()}`;
+    } catch {
+      item.description = 'gone';
+    }
+    item.resourceUri = uri;
+    item.tooltip = uri.fsPath;
+    item.contextValue = 'snapshot';
+    item.iconPath = new vscode.ThemeIcon('device-camera');
+    item.command = { command: 'vscode.openWith', title: 'Open Snapshot', arguments: [uri, SNAPSHOT_EDITOR] };
+    return item;
+  }
+}
+
+function uriArg(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string' && arg.length > 0) return vscode.Uri.file(arg);
+  return undefined;
+}
+
+/** Take Snapshot, Open Snapshot, Compare Snapshots, Compare With Live, Export Raw Bytes. */
+export function registerSnapshotCommands(
+  context: vscode.ExtensionContext,
+  manager: SessionManager,
+  log: Log,
+  view: SnapshotsView,
+  register: (id: string, fn: (...args: unknown[]) => Promise<unknown>) => void,
+  sessionArg: (arg: unknown) => Session,
+): void {
+  register('shmemInspector.takeSnapshot', async (arg, targetArg, options) => {
+    const s = sessionArg(arg);
+    const consistent = (options as { consistent?: boolean } | undefined)?.consistent ?? vscode.workspace.getConfiguration('shmemInspector').get<boolean>('checkedSnapshots', false);
+    let target = uriArg(targetArg);
+    if (!target) {
+      const folder = snapshotsFolder();
+      const name = `${path.basename(s.remote.source.replace(/^unix:/, ''))}-${stamp()}.shmsnap`;
+      if (folder) await vscode.workspace.fs.createDirectory(folder);
+      target = await vscode.window.showSaveDialog({ title: 'Take Snapshot', defaultUri: folder ? vscode.Uri.joinPath(folder, name) : vscode.Uri.file(path.join(process.cwd(), name)), filters: { 'Shared memory snapshots': ['shmsnap'] } });
+    }
+    if (!target) return undefined;
+    // The save dialog already asked about replacing an existing file.
+    const force = !uriArg(targetArg) && fs.existsSync(target.fsPath);
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Snapshot of ${path.basename(s.remote.source)}`, cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let reported = 0;
+        return s.remote.takeSnapshot(target.fsPath, force, {
+          signal: abort.signal,
+          layout: s.layout?.text,
+          consistent,
+          onProgress: (done, total) => {
+            const pct = Math.floor((done / total) * 100);
+            progress.report({ increment: pct - reported, message: `${pct}%` });
+            reported = pct;
+          },
+        });
+      },
+    );
+    view.taken.add(result.path);
+    view.refresh();
+    const check = result.checked ? (result.torn.length ? `checked: ${result.torn.length} range(s) kept changing (torn)` : 'checked: no page changed during the copy') : 'plain copy (not checked for torn pages)';
+    log.info(`snapshot ${result.path}: ${result.size} bytes, ${check}`);
+    void vscode.window.showInformationMessage(`Snapshot saved: ${path.basename(result.path)} (${formatBytes(result.size)}; ${check}).`);
+    return result;
+  });
+
+  register('shmemInspector.openSnapshot', async (arg) => {
+    let uri = uriArg(arg);
+    if (!uri) uri = (await vscode.window.showOpenDialog({ title: 'Open Snapshot', filters: { 'Shared memory snapshots': ['shmsnap'] }, defaultUri: snapshotsFolder() }))?.[0];
+    if (!uri) return undefined;
+    await vscode.commands.executeCommand('vscode.openWith', uri, SNAPSHOT_EDITOR);
+    return uri;
+  });
+
+  const pickSnapshot = async (title: string): Promise<string | undefined> =>
+    (await vscode.window.showOpenDialog({ title, filters: { 'Shared memory snapshots': ['shmsnap'] }, defaultUri: snapshotsFolder() }))?.[0]?.fsPath;
+  const ctx = { manager, log, extensionUri: context.extensionUri };
+
+  register('shmemInspector.compareSnapshots', async (aArg, bArg) => {
+    const a = uriArg(aArg)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the first (A)'));
+    if (!a) return undefined;
+    const b = uriArg(bArg)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the second (B)'));
+    if (!b) return undefined;
+    const panel = await DiffPanel.open({ a, b }, ctx);
+    context.subscriptions.push(panel);
+    return panel.summary;
+  });
+
+  register('shmemInspector.compareWithLive', async (arg, snapArg) => {
+    const s = sessionArg(arg);
+    const snap = uriArg(snapArg)?.fsPath ?? (await pickSnapshot(`Compare ${path.basename(s.remote.source)} with a snapshot`));
+    if (!snap) return undefined;
+    // A: the snapshot (before), B: the live session (now).
+    const panel = await DiffPanel.open({ a: snap, b: s }, ctx);
+    context.subscriptions.push(panel);
+    return panel.summary;
+  });
+
+  register('shmemInspector.exportRaw', async (arg, targetArg, rangeArg) => {
+    const s = sessionArg(arg);
+    const range = (rangeArg as { offset: number; length: number } | undefined) ?? { offset: 0, length: s.remote.info.size };
+    if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length <= 0 || range.offset + range.length > s.remote.info.size) {
+      throw new InputError('the range to export lies outside the segment');
+    }
+    let target = uriArg(targetArg);
+    if (!target) target = await vscode.window.showSaveDialog({ title: 'Export Raw Bytes', defaultUri: vscode.Uri.file(path.join(snapshotsFolder()?.fsPath ?? process.cwd(), `${path.basename(s.remote.source)}.bin`)) });
+    if (!target) return undefined;
+    const force = !uriArg(targetArg);
+    checkTarget(target.fsPath, force);
+    // Written whole or not at all: a temporary file, fsynced, then moved into place.
+    const temp = tempPathFor(target.fsPath);
+    const fd = openTemp(temp);
+    try {
+      const piece = 16 * 1024 * 1024;
+      for (let done = 0; done < range.length; done += piece) {
+        const bytes = await s.remote.read(range.offset + done, Math.min(piece, range.length - done));
+        fs.writeSync(fd, bytes);
+      }
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      publish(temp, target.fsPath, force);
+    } catch (err) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closed already
+      }
+      discardTemp(temp);
+      throw err;
+    }
+    log.info(`exported ${range.length} bytes of ${s.remote.source} to ${target.fsPath}`);
+    return target.fsPath;
+  });
+}

@@ -1,0 +1,82 @@
+/** Snapshots and diffs inside the real extension host. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ShmemInspectorApi } from '../../../extension/main';
+import type { Session } from '../../../extension/session';
+import type { DiffModel } from '../../../webview/protocol';
+import { test } from '../runner/harness';
+
+async function api(): Promise<ShmemInspectorApi> {
+  return vscode.extensions.getExtension<ShmemInspectorApi>('shmem-tools.shmem-inspector')!.activate();
+}
+
+async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('Take Snapshot, open it in the snapshot editor, compare it with live, export raw bytes', async () => {
+  const a = await api();
+  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-snap-'));
+  try {
+    const file = path.join(dir, 'seg');
+    const data = Buffer.alloc(65536);
+    data.write('before', 0x100);
+    fs.writeFileSync(file, data);
+    const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+    const snap = path.join(dir, 'before.shmsnap');
+    const taken = (await vscode.commands.executeCommand('shmemInspector.takeSnapshot', session, snap, { consistent: true })) as { path: string; checked: boolean; torn: unknown[] };
+    assert.equal(taken.path, snap);
+    assert.equal(taken.checked, true);
+    assert.deepEqual(taken.torn, []);
+    assert.ok(fs.statSync(snap).size > 65536);
+    // Taking it again to the same name (given by code, not a save dialog) is refused, file kept.
+    assert.equal(await vscode.commands.executeCommand('shmemInspector.takeSnapshot', session, snap), undefined);
+
+    // Another process changes the live segment.
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from('after!'), 0, 6, 0x100);
+    fs.writeSync(fd, Buffer.from([7]), 0, 1, 0x8000);
+    fs.closeSync(fd);
+    const diff = (await vscode.commands.executeCommand('shmemInspector.compareWithLive', session, snap)) as DiffModel;
+    // "before" -> "after!": the fifth letter (r) is the same on both sides.
+    assert.deepEqual(diff.ranges, [{ offset: 0x100, length: 4 }, { offset: 0x105, length: 1 }, { offset: 0x8000, length: 1 }]);
+    assert.equal(diff.a.source, snap);
+    assert.equal(diff.b.live, true);
+
+    // The snapshot in its custom editor: a read-only session of kind snapshot, still "before".
+    await vscode.commands.executeCommand('shmemInspector.openSnapshot', snap);
+    const opened = await eventually(() => a.manager.sessions.find((s) => s.remote.source === snap), 'the snapshot session');
+    assert.equal(opened.view().kind, 'snapshot');
+    assert.equal(opened.view().writable, false);
+    assert.equal(Buffer.from(await opened.remote.read(0x100, 6)).toString(), 'before');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await eventually(() => !a.manager.sessions.includes(opened), 'the snapshot session to end with its editor');
+
+    // Two snapshots compared.
+    const snap2 = path.join(dir, 'after.shmsnap');
+    await vscode.commands.executeCommand('shmemInspector.takeSnapshot', session, snap2);
+    const both = (await vscode.commands.executeCommand('shmemInspector.compareSnapshots', snap, snap2)) as DiffModel;
+    assert.deepEqual(both.ranges, diff.ranges);
+    assert.equal(both.b.live, false);
+
+    // Export Raw Bytes: exactly the bytes, atomically.
+    const raw = path.join(dir, 'raw.bin');
+    assert.equal(await vscode.commands.executeCommand('shmemInspector.exportRaw', session, raw, { offset: 0x100, length: 16 }), raw);
+    assert.deepEqual(fs.readFileSync(raw), fs.readFileSync(file).subarray(0x100, 0x110));
+    assert.equal(await vscode.commands.executeCommand('shmemInspector.exportRaw', session, path.join(dir, 'x.bin'), { offset: 65530, length: 16 }), undefined, 'a range past the end was exported');
+    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('shmemInspector.detach', session);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
