@@ -99,7 +99,9 @@ function render(m: DiffModel): void {
     side.append(f);
   }
   const body = el('div', 'body');
-  body.append(list, pane, side);
+  const left = el('div', 'left');
+  left.append(list, side);
+  body.append(left, pane);
   app.replaceChildren(head, body);
   if (m.ranges.length > 0) select(0);
 }

@@ -236,6 +236,59 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'regions-view.png') });
   });
 
+  await t.test('Take Snapshot, then Compare With Live: the diff view lists and marks the changes', async () => {
+    await page.click('.tab:has-text("live.bin (hex)")');
+    const snap = path.join(dir, 'e2e.shmsnap');
+    const runCommand = async (title: string): Promise<void> => {
+      await page.keyboard.press('F1');
+      await page.keyboard.type(title);
+      await page.keyboard.press('Enter');
+    };
+    /** VS Code's own file dialog in code-server: a quick input that takes a typed path. */
+    const answerFileDialog = async (title: string, file: string): Promise<void> => {
+      // The command palette closes first; the dialog opens after it.
+      await page.waitForTimeout(1500);
+      await page.locator(`.quick-input-widget .quick-input-title:has-text("${title}")`).waitFor({ timeout: 10_000 });
+      const input = page.locator('.quick-input-widget input');
+      await input.fill(file);
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+    };
+    await runCommand('Shared Memory: Take Snapshot');
+    await answerFileDialog('Take Snapshot', snap);
+    await eventually(() => fs.existsSync(snap), 20_000, 'the snapshot file').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'snapshot-failure.png') });
+      throw err;
+    });
+    writeFromAnotherProcess(live, 0x2000, [1, 2, 3]);
+    writeFromAnotherProcess(live, 0x2100, [9]);
+    await runCommand('Shared Memory: Compare With Live');
+    await answerFileDialog('Compare live.bin', snap);
+    const diffFrame = await (async () => {
+      const until = Date.now() + 30_000;
+      for (;;) {
+        for (const f of page.frames()) {
+          try {
+            if (await f.$('.ranges li')) return f;
+          } catch {
+            // frames come and go
+          }
+        }
+        if (Date.now() > until) throw new Error('no diff view appeared');
+        await page.waitForTimeout(200);
+      }
+    })();
+    const items = await diffFrame.locator('.ranges li').allTextContents();
+    assert.deepEqual(items, ['0x2000 +3', '0x2100 +1']);
+    assert.match((await diffFrame.locator('.summary').textContent()) ?? '', /4 byte\(s\) differ in 2 range\(s\)/);
+    // Side by side: the differing bytes are marked on both sides.
+    await poll(diffFrame, async () => (await diffFrame.locator('.b.diff').count()) === 6, 'the marked bytes (3 on each side)');
+    await diffFrame.locator('#next').click();
+    await poll(diffFrame, async () => (await diffFrame.locator('.ranges li.selected').textContent()) === '0x2100 +1', 'the next change');
+    await poll(diffFrame, async () => (await diffFrame.locator('.b.diff').count()) === 2, 'the marked byte of the second change');
+    await page.screenshot({ path: path.join(OUT, 'diff-view.png') });
+  });
+
   await t.test('no Content Security Policy violation happened', () => {
     assert.deepEqual(violations, []);
   });
