@@ -125,3 +125,24 @@ test('watch --layout names the field a QEMU guest writes through its BAR', async
   await machine.writel(0x1000, 0x6f6c6568); // "helo", as the guest's little-endian store puts it
   assert.match(await proc.waitFor(/mailbox/), /mailbox: "" -> "helo"$/);
 });
+
+test('a guest changes bytes between two snapshots: diff lists exactly those ranges', async (t) => {
+  const { machine, file, dir } = await guest(t);
+  await machine.writel(0x100, 0x01020304);
+  const before = path.join(dir, 'before.shmsnap');
+  assert.equal((await runCli(['snapshot', file, '-o', before, '--consistent'])).code, 0);
+  // Three guest stores: 4 bytes at 0x2000, 1 byte at the last byte of a page, 8 bytes across a page edge.
+  await machine.writel(0x2000, 0xaabbccdd);
+  await machine.writeb(0x3fff, 0x5a);
+  await machine.writeq(0x4ffc, 0x1122334455667788n);
+  const after = path.join(dir, 'after.shmsnap');
+  assert.equal((await runCli(['snapshot', file, '-o', after])).code, 0);
+  const r = await runCli(['diff', before, after, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const d = JSON.parse(r.stdout);
+  assert.deepEqual(d.ranges, [{ offset: 0x2000, length: 4 }, { offset: 0x3fff, length: 1 }, { offset: 0x4ffc, length: 8 }]);
+  assert.equal(d.changedBytes, 13);
+  // And the live segment against the first snapshot says the same.
+  const live = JSON.parse((await runCli(['diff', before, file, '--json'])).stdout);
+  assert.deepEqual(live.ranges, d.ranges);
+});
