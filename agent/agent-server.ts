@@ -7,6 +7,8 @@ import { diffSources } from '../core/diff/diff';
 import { summarize } from '../core/diff/summary';
 import { compileLayout } from '../core/layout/compile';
 import type { Layout } from '../core/layout/model';
+import { threeWay } from '../core/reconnect/three-way';
+import { applyMaster, fieldVerdicts, plan, type Role } from '../core/reconnect/roles';
 import type { Source } from '../core/source';
 import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
@@ -111,6 +113,8 @@ export class AgentServer {
         return this.requireIvshmem().table();
       case 'diff':
         return this.diff(id, r.other, r.layout, r.maxRanges);
+      case 'reconnect':
+        return this.reconnect(id, r.base, r.local, r.role, r.dryRun, r.layout);
       case 'search': {
         const source = this.requireSource();
         const from = resolveRange(source.info.size, r.from, 0).offset;
@@ -197,13 +201,7 @@ export class AgentServer {
   /** Opens B next to this session's A (read-only, just for the diff), compares, closes B. */
   private async diff(id: number, otherText: string, layoutText: string | undefined, maxRanges: number): Promise<AgentReplies['diff']> {
     const a = this.requireSource();
-    let layout: Layout | undefined;
-    if (layoutText !== undefined) {
-      const compiled = compileLayout(layoutText);
-      const p = compiled.problems[0];
-      if (!compiled.layout || p) throw new InputError(`the layout: ${p?.line}:${p?.column}: ${p?.message}`);
-      layout = compiled.layout;
-    }
+    const layout = layoutText === undefined ? undefined : this.compile(layoutText);
     const b = await openSource(resolveSourceSpec(otherText), { writable: false });
     try {
       const result = await diffSources(a, b, {
@@ -217,6 +215,38 @@ export class AgentServer {
     } finally {
       b.close();
     }
+  }
+
+  /** The segment (this session) is "remote"; base and local are snapshots the agent opens. */
+  private async reconnect(id: number, basePath: string, localPath: string, role: Role, dryRun: boolean, layoutText: string | undefined): Promise<AgentReplies['reconnect']> {
+    const remote = this.requireSource();
+    const layout = layoutText === undefined ? undefined : this.compile(layoutText);
+    const opened: Source[] = [];
+    try {
+      for (const p of [basePath, localPath]) opened.push(await openSource(resolveSourceSpec(p), { writable: false }));
+      const [base, local] = opened as [Source, Source];
+      for (const [name, s] of [['--base', base], ['--local', local]] as const) {
+        if (s.info.size !== remote.info.size) throw new InputError(`${name} ${s.info.description} is ${s.info.size} bytes, the segment ${remote.info.size}: snapshots of a different segment`);
+      }
+      const result = await threeWay(base, local, remote, {
+        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+        isCancelled: () => this.cancelled.has(id),
+      });
+      const rolePlan = plan(result, role);
+      const reply: AgentReplies['reconnect'] = { threeWay: result, plan: rolePlan };
+      if (layout) reply.fields = fieldVerdicts(layout, result.ranges, base, local, remote);
+      if (role === 'master' && !dryRun) reply.applied = applyMaster(rolePlan.writes, local, remote);
+      return reply;
+    } finally {
+      for (const s of opened) s.close();
+    }
+  }
+
+  private compile(text: string): Layout {
+    const compiled = compileLayout(text);
+    const p = compiled.problems[0];
+    if (!compiled.layout || p) throw new InputError(`the layout: ${p?.line}:${p?.column}: ${p?.message}`);
+    return compiled.layout;
   }
 
   private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined, consistent: boolean): Promise<AgentReplies['snapshot']> {

@@ -95,6 +95,16 @@ function parseRequest(r: Obj): AgentRequest {
         maxRanges: int(r, 'maxRanges', 1, 10_000_000),
         ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
       };
+    case 'reconnect':
+      if (r.role !== 'master' && r.role !== 'peer') throw new MessageError('role must be "master" or "peer"');
+      return {
+        type: 'reconnect',
+        base: str(r, 'base'),
+        local: str(r, 'local'),
+        role: r.role,
+        dryRun: bool(r, 'dryRun'),
+        ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
+      };
     case 'ring':
       return { type: 'ring', peer: int(r, 'peer', 0, MAX_PEER_ID), vector: int(r, 'vector', 0, MAX_VECTORS - 1) };
     case 'peers':

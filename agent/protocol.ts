@@ -16,12 +16,22 @@ import type { Change } from '../core/watch/changes';
 import type { PeerTable } from '../core/ivshmem/client';
 import type { DiffResult } from '../core/diff/diff';
 import type { FieldChange, RegionSummary } from '../core/diff/summary';
+import type { ThreeWayResult } from '../core/reconnect/three-way';
+import type { ApplyReport, FieldVerdict, Role, RolePlan } from '../core/reconnect/roles';
 
 export interface DiffReply extends DiffResult {
   other: SourceInfo;
   regions?: RegionSummary[];
   fields?: FieldChange[];
   fieldsTruncated?: boolean;
+}
+
+export interface ReconnectReply {
+  threeWay: ThreeWayResult;
+  plan: RolePlan;
+  /** Present when the role wrote into the segment (master, not a dry run). */
+  applied?: ApplyReport;
+  fields?: FieldVerdict[];
 }
 
 /** The header fields of a snapshot source, as `info` shows them. */
@@ -52,6 +62,8 @@ export type AgentRequest =
   | { type: 'search'; pattern: Uint8Array; from: number }
   /** Compares this session's source (A) with another source (B), opened by the agent for the diff. */
   | { type: 'diff'; other: string; layout?: string; maxRanges: number }
+  /** The three-way reconnect of this session's segment (remote) with a base and a local snapshot. */
+  | { type: 'reconnect'; base: string; local: string; role: Role; dryRun: boolean; layout?: string }
   | { type: 'ring'; peer: number; vector: number }
   | { type: 'cancel'; request: number }
   | { type: 'close' };
@@ -68,6 +80,7 @@ export interface AgentReplies {
   peers: PeerTable;
   search: { offset: number | null };
   diff: DiffReply;
+  reconnect: ReconnectReply;
   ring: Record<string, never>;
   cancel: { found: boolean };
   close: Record<string, never>;

@@ -190,6 +190,11 @@ export class RemoteSession {
     return this.longRequest({ type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
   }
 
+  /** The three-way reconnect of this (live) source with base and local snapshots, in its agent. */
+  reconnect(base: string, local: string, role: 'master' | 'peer', options: LongWork & { dryRun?: boolean; layout?: string } = {}): Promise<AgentReplies['reconnect']> {
+    return this.longRequest({ type: 'reconnect', base, local, role, dryRun: options.dryRun ?? false, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+  }
+
   verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
     return this.longRequest({ type: 'verify' }, work);
   }

@@ -9,11 +9,12 @@ import { watch } from './commands/watch';
 import { peers, ring } from './commands/ivshmem';
 import { serve } from './commands/serve';
 import { diff } from './commands/diff';
+import { reconnect } from './commands/reconnect';
 import { EXIT, exitCodeFor } from './output';
 
 declare const PACKAGE_VERSION: string | undefined;
 
-const COMMANDS: Command[] = [dump, snapshot, info, watch, diff, serve, peers, ring];
+const COMMANDS: Command[] = [dump, snapshot, info, watch, diff, reconnect, serve, peers, ring];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.usage.length));
