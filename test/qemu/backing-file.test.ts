@@ -146,3 +146,36 @@ test('a guest changes bytes between two snapshots: diff lists exactly those rang
   const live = JSON.parse((await runCli(['diff', before, file, '--json'])).stdout);
   assert.deepEqual(live.ranges, d.ranges);
 });
+
+test('role=peer and role=master against a QEMU guest that kept writing while we were disconnected', async (t) => {
+  const { machine, file, dir } = await guest(t);
+  await machine.writel(0x0, 0x11111111);
+  // Disconnect: the guest-side copy at this moment is the base.
+  const base = path.join(dir, 'base.shmsnap');
+  assert.equal((await runCli(['snapshot', file, '-o', base])).code, 0);
+  // While we are disconnected, the guest writes into the segment...
+  await machine.writel(0x100, 0x22222222);
+  // ...and our guest-side copy gets edited (a copy of the base with one change).
+  const copy = path.join(dir, 'copy');
+  const edited = fs.readFileSync(base).subarray(JSON.parse((await runCli(['info', base, '--json'])).stdout).dataOffset);
+  const local = Buffer.from(edited);
+  local.writeUInt32LE(0x33333333, 0x200);
+  fs.writeFileSync(copy, local);
+  const localSnap = path.join(dir, 'local.shmsnap');
+  assert.equal((await runCli(['snapshot', copy, '-o', localSnap])).code, 0);
+
+  // role=peer: the guest's bytes survive; our edit is reported as discarded; nothing written.
+  const peer = JSON.parse((await runCli(['reconnect', file, '--base', base, '--local', localSnap, '--role', 'peer', '--json'])).stdout);
+  assert.deepEqual(peer.plan.lost, [{ offset: 0x200, length: 4, kind: 'local' }]);
+  assert.deepEqual(peer.plan.kept, [{ offset: 0x100, length: 4, kind: 'remote' }]);
+  assert.equal(await machine.readl(0x100), 0x22222222);
+  assert.equal(await machine.readl(0x200), 0);
+
+  // role=master: our copy is written back; the guest reads our bytes, and its own write is gone.
+  const master = JSON.parse((await runCli(['reconnect', file, '--base', base, '--local', localSnap, '--role', 'master', '--json'])).stdout);
+  assert.equal(master.applied.verified, true);
+  assert.deepEqual(master.plan.lost, [{ offset: 0x100, length: 4, kind: 'remote' }]);
+  assert.equal(await machine.readl(0x200), 0x33333333);
+  assert.equal(await machine.readl(0x100), 0);
+  assert.equal(await machine.readl(0x0), 0x11111111);
+});
