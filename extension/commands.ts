@@ -7,6 +7,7 @@ import type { SessionManager } from './session-manager';
 import type { PeerItem } from './views';
 import { loadLayout } from './layouts';
 import { registerSnapshotCommands, type SnapshotsView } from './snapshots';
+import { registerReconnectCommands } from './reconnect-commands';
 
 /** A path or URI given to a command by code (tests, other commands), or undefined. */
 function pathArg(arg: unknown): string | undefined {
@@ -170,4 +171,5 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
   register('shmemInspector.showLog', async () => log.channel.show());
 
   registerSnapshotCommands(context, manager, log, snapshots, register, sessionArg);
+  registerReconnectCommands(context, manager, log, register, sessionArg);
 }

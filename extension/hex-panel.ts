@@ -146,6 +146,7 @@ export class HexPanel implements vscode.Disposable {
     switch (request.type) {
       case 'read': {
         const range = resolveRange(remote.info.size, request.offset, Math.min(request.length, remote.info.size - Math.min(request.offset, remote.info.size)));
+        if (this.session.guest) return { bytes: this.session.guest.local.slice(range.offset, range.offset + range.length) };
         if (this.session.state === 'disconnected') {
           const kept = remote.lastBytes.get(range.offset, range.length);
           if (kept) return { bytes: kept };
@@ -153,6 +154,10 @@ export class HexPanel implements vscode.Disposable {
         return { bytes: await remote.read(range.offset, range.length) };
       }
       case 'write': {
+        if (this.session.guest) {
+          this.session.writeGuest(request.offset, request.bytes);
+          return {};
+        }
         // Only a session the user made read-write accepts writes; the agent checks again.
         if (!remote.info.writable) throw new InputError('this session is read-only: use "Make Session Read-Write" first');
         resolveRange(remote.info.size, request.offset, request.bytes.length);
@@ -192,7 +197,7 @@ export class HexPanel implements vscode.Disposable {
         const layout = this.session.layout;
         const node = layout ? fieldAt(layout, request.offset) : undefined;
         if (!node?.field) return { label: null };
-        const bytes = remote.lastBytes.get(node.offset, node.size);
+        const bytes = this.session.peek(node.offset, node.size);
         return { label: `${node.path} (${describeType(node.field.type)}) @0x${node.offset.toString(16)}${bytes ? ` = ${formatValue(node.field, bytes)}` : ''}` };
       }
     }

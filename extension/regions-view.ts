@@ -83,7 +83,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
     if (!first || !last || session.state === 'disconnected') return;
     const from = first.offset;
     const to = Math.min(last.offset + last.size, from + 64 * 1024);
-    if (session.remote.lastBytes.get(from, to - from)) return;
+    if (session.peek(from, to - from)) return;
     try {
       await session.remote.read(from, to - from);
     } catch {
@@ -127,7 +127,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
       if (!node.field && node.region.color) t.iconPath = new vscode.ThemeIcon('symbol-structure');
       return t;
     }
-    const bytes = session.remote.lastBytes.get(node.offset, node.size);
+    const bytes = session.peek(node.offset, node.size);
     const value = bytes ? formatValue(node.field!, bytes) : '…';
     const now = Date.now();
     const seen = this.last.get(t.id);

@@ -1,8 +1,20 @@
 import { RemoteSession } from '../agent/remote-session';
 import type { PeerTable } from '../core/ivshmem/client';
 import type { Range } from '../core/numbers';
+import { InputError } from '../core/errors';
 import type { Layout } from '../core/layout/model';
 import type { SessionState, SessionView } from '../webview/protocol';
+
+export interface GuestCopy {
+  base: Uint8Array;
+  local: Uint8Array;
+  /** Why: "disconnected by the user", "loadvm of X", "savevm to X". */
+  cause: string;
+  since: number;
+}
+
+/** The guest-side copy lives in the extension host's memory: this is as large as it may be. */
+export const MAX_GUEST_COPY = 256 * 1024 * 1024;
 
 export interface SessionChanges {
   time: number;
@@ -21,6 +33,11 @@ export class Session {
   state: SessionState = 'live';
   reason: string | undefined;
   table: PeerTable | undefined;
+  /**
+   * While the user keeps the session disconnected: the guest-side copy. `base` is the segment at
+   * the disconnect, `local` what the guest has now (it may be edited, as the guest would).
+   */
+  guest: GuestCopy | undefined;
   /** The layout that names this session's bytes, and where it came from (a file or "embedded"). */
   layout: Layout | undefined;
   layoutSource: string | undefined;
@@ -39,7 +56,60 @@ export class Session {
 
   view(): SessionView {
     const info = this.remote.info;
-    return { id: this.id, source: this.remote.source, kind: info.kind, size: info.size, writable: info.writable, state: this.state, reason: this.reason, peerId: info.peerId };
+    const guest = this.guest;
+    return {
+      id: this.id,
+      source: this.remote.source,
+      kind: info.kind,
+      size: info.size,
+      // A guest-side copy is always editable: the disconnected guest writes to its own memory.
+      writable: guest ? true : info.writable,
+      state: guest ? 'disconnected' : this.state,
+      reason: guest ? `${guest.cause}; showing the guest-side copy (edits stay in it until you reconnect)` : this.reason,
+      peerId: info.peerId,
+      guestCopy: guest !== undefined,
+    };
+  }
+
+  /** Bytes as the views should show them: the guest copy while disconnected, else the last seen. */
+  peek(offset: number, length: number): Uint8Array | undefined {
+    if (this.guest) return this.guest.local.subarray(offset, offset + length);
+    return this.remote.lastBytes.get(offset, length);
+  }
+
+  /** Reads the whole segment through the agent (for the guest copy and the reconnect). */
+  async readAll(): Promise<Uint8Array> {
+    const size = this.remote.info.size;
+    if (size > MAX_GUEST_COPY) throw new InputError(`the segment is ${size} bytes; a guest-side copy is kept in memory and may be at most ${MAX_GUEST_COPY}`);
+    return this.remote.read(0, size);
+  }
+
+  /** Enters the disconnected state with a guest-side copy; the live view stops following the segment. */
+  enterGuestCopy(base: Uint8Array, local: Uint8Array, cause: string): void {
+    this.guest = { base, local, cause, since: Date.now() };
+    this.rewatch();
+    this.stateChanged();
+    this.broadcast(0, local);
+  }
+
+  /** Leaves it (after a reconnect): the views follow the segment again. */
+  leaveGuestCopy(): void {
+    this.guest = undefined;
+    this.rewatch();
+    this.stateChanged();
+  }
+
+  /** An edit of the guest-side copy, shown in every view of the session. */
+  writeGuest(offset: number, bytes: Uint8Array): void {
+    if (!this.guest) throw new InputError('the session is not disconnected: there is no guest-side copy to edit');
+    if (offset + bytes.length > this.guest.local.length) throw new InputError('the edit runs past the end of the segment');
+    this.guest.local.set(bytes, offset);
+    this.broadcast(offset, bytes);
+  }
+
+  private broadcast(offset: number, bytes: Uint8Array): void {
+    const c = { time: Date.now(), changes: [{ offset, bytes: bytes.slice() }] };
+    for (const l of [...this.listeners.changes]) l(c);
   }
 
   onChanges(listener: (c: SessionChanges) => void): () => void {
@@ -150,7 +220,7 @@ export class Session {
       if (this.remote.state !== 'connected') return;
       const ranges = [...this.viewports.values()].slice(0, 64);
       try {
-        if (this.state !== 'live' || ranges.length === 0) await this.remote.unwatch();
+        if (this.state !== 'live' || this.guest || ranges.length === 0) await this.remote.unwatch();
         else await this.remote.watch(ranges, this.tickMs());
       } catch {
         // A disconnect is reported through onDisconnected; nothing else to do here.

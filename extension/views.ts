@@ -26,7 +26,8 @@ export class SessionsView implements vscode.TreeDataProvider<Session> {
     parts.push(v.source);
     item.description = parts.join(' · ');
     item.tooltip = v.state === 'disconnected' ? `disconnected: ${v.reason}` : `${v.kind} ${v.source}`;
-    item.contextValue = `session-${v.state}`;
+    if (v.guestCopy) item.description = `${item.description} · guest copy`;
+    item.contextValue = v.guestCopy ? 'session-guest' : `session-${v.state}`;
     item.iconPath = new vscode.ThemeIcon(v.state === 'live' ? 'pulse' : v.state === 'paused' ? 'debug-pause' : 'debug-disconnect');
     return item;
   }

@@ -43,6 +43,7 @@ class App {
   private readonly inspectorBody = el('tbody');
   private searchId: number | undefined;
   private lastViewport = '';
+  private wasGuestCopy: boolean | undefined = false;
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -155,9 +156,10 @@ class App {
 
   updateSession(session: SessionView): void {
     this.session = session;
-    this.view.writable = session.writable && session.state !== 'disconnected';
+    this.view.writable = session.writable && (session.state !== 'disconnected' || session.guestCopy === true);
     const notes: string[] = [];
-    if (session.state === 'disconnected') notes.push(`Disconnected: ${session.reason ?? 'the source went away'}. Showing the last bytes received.`);
+    if (session.guestCopy) notes.push(`Disconnected: ${session.reason}. Reconnect as Master writes it back; Reconnect as Peer throws it away.`);
+    else if (session.state === 'disconnected') notes.push(`Disconnected: ${session.reason ?? 'the source went away'}. Showing the last bytes received.`);
     else if (session.state === 'paused') notes.push('Live view paused: the bytes are not updated.');
     this.banner.textContent = notes.join(' ');
     this.banner.hidden = notes.length === 0;
@@ -165,6 +167,12 @@ class App {
     document.body.dataset.state = session.state;
     document.body.dataset.source = session.source;
     document.body.dataset.writable = String(session.writable);
+    document.body.dataset.guestCopy = String(session.guestCopy === true);
+    if (session.guestCopy !== this.wasGuestCopy) {
+      // Entering or leaving the guest-side copy: what the view holds belongs to the other side.
+      this.wasGuestCopy = session.guestCopy;
+      this.cache.clear();
+    }
     this.view.draw();
   }
 

@@ -17,6 +17,8 @@ export interface SessionView {
   state: SessionState;
   reason?: string;
   peerId?: number;
+  /** Disconnected by the user: the view shows (and edits) the guest-side copy. */
+  guestCopy?: boolean;
 }
 
 export interface ViewSettings {
@@ -166,4 +168,33 @@ export function parseDiffWebviewMessage(message: unknown): DiffWebviewMessage {
   if (r.type === 'pair') return { type: 'request', id, request: { type: 'pair', offset, length } };
   if (r.type === 'reveal' && (r.side === 'a' || r.side === 'b')) return { type: 'request', id, request: { type: 'reveal', side: r.side, offset, length } };
   throw new WebviewMessageError(`unknown diff request ${String(r.type).slice(0, 40)}`);
+}
+
+// ---- The reconnect report (webview/report-main.ts) ----
+
+export type Kind = 'local' | 'remote' | 'both' | 'conflict';
+
+export interface ReconnectModel {
+  source: string;
+  cause: string;
+  size: number;
+  bytes: Record<Kind, number>;
+  ranges: { offset: number; length: number; kind: Kind }[];
+  truncated: boolean;
+  fields: { field: string; offset: number; kind: Kind; base: string; local: string; remote: string }[];
+  /** What each role would do: bytes written (master) and bytes lost. */
+  master: { writeBytes: number; lostBytes: number };
+  peer: { lostBytes: number };
+  /** After a role was applied. */
+  result?: { role: 'master' | 'peer'; written: number; verified: boolean; discardedBytes: number; error?: string };
+}
+
+export type ReportWebviewMessage = { type: 'ready' } | { type: 'apply'; role: 'master' | 'peer' } | { type: 'cancel' };
+export type ReportHostMessage = { type: 'model'; model: ReconnectModel };
+
+export function parseReportMessage(message: unknown): ReportWebviewMessage {
+  const m = obj(message, 'message');
+  if (m.type === 'ready' || m.type === 'cancel') return { type: m.type };
+  if (m.type === 'apply' && (m.role === 'master' || m.role === 'peer')) return { type: 'apply', role: m.role };
+  throw new WebviewMessageError('unknown report message');
 }

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { InputError, SourceLostError } from '../core/errors';
+import { fieldVerdicts, plan, type Role, type RolePlan } from '../core/reconnect/roles';
+import { threeWay, type ThreeWayResult } from '../core/reconnect/three-way';
+import { MemorySource } from '../core/sources/memory-source';
+import { parseReportMessage, type ReconnectModel, type ReportHostMessage } from '../webview/protocol';
+import type { Log } from './log';
+import type { Session } from './session';
+
+export const REPORT_VIEW_TYPE = 'shmemInspector.reconnectReport';
+
+export interface Preview {
+  threeWay: ThreeWayResult;
+  master: RolePlan;
+  peer: RolePlan;
+  model: ReconnectModel;
+  remote: Uint8Array;
+}
+
+/** The three-way diff between the guest copy's base, the guest copy now and the segment now. */
+export async function preview(session: Session): Promise<Preview> {
+  const guest = session.guest;
+  if (!guest) throw new InputError(`${session.remote.source} is not disconnected: Disconnect first`);
+  const remoteBytes = await session.readAll();
+  const base = new MemorySource(guest.base, 'at disconnect', false);
+  const local = new MemorySource(guest.local, 'guest copy', false);
+  const remote = new MemorySource(remoteBytes, 'segment now', false);
+  const t = await threeWay(base, local, remote);
+  const master = plan(t, 'master');
+  const peer = plan(t, 'peer');
+  const sum = (rs: { length: number }[]): number => rs.reduce((s, r) => s + r.length, 0);
+  const model: ReconnectModel = {
+    source: session.remote.source,
+    cause: guest.cause,
+    size: guest.base.length,
+    bytes: t.bytes,
+    ranges: t.ranges,
+    truncated: t.truncated,
+    fields: session.layout ? fieldVerdicts(session.layout, t.ranges, base, local, remote) : [],
+    master: { writeBytes: sum(master.writes), lostBytes: sum(master.lost) },
+    peer: { lostBytes: sum(peer.lost) },
+  };
+  return { threeWay: t, master, peer, model, remote: remoteBytes };
+}
+
+export interface RoleOutcome {
+  role: Role;
+  written: { offset: number; length: number }[];
+  verified: boolean;
+  discarded: { offset: number; length: number; kind: string }[];
+  error?: string;
+}
+
+/**
+ * Applies a role and leaves the guest copy. Master writes the differing ranges into the segment in
+ * place (through the session's agent) and reads them back; peer writes nothing and reports what it
+ * discarded. A segment lost midway is reported with the ranges written so far.
+ */
+export async function applyRole(session: Session, p: Preview, role: Role): Promise<RoleOutcome> {
+  const guest = session.guest!;
+  if (role === 'peer') {
+    session.leaveGuestCopy();
+    return { role, written: [], verified: true, discarded: p.peer.lost };
+  }
+  const written: { offset: number; length: number }[] = [];
+  try {
+    for (const w of p.master.writes) {
+      await session.remote.write(w.offset, guest.local.slice(w.offset, w.offset + w.length));
+      written.push(w);
+    }
+    let verified = true;
+    for (const w of written) {
+      const back = await session.remote.read(w.offset, w.length);
+      if (!Buffer.from(back).equals(Buffer.from(guest.local.subarray(w.offset, w.offset + w.length)))) verified = false;
+    }
+    session.leaveGuestCopy();
+    return { role, written, verified, discarded: p.master.lost };
+  } catch (err) {
+    if (err instanceof SourceLostError) return { role, written, verified: false, discarded: p.master.lost, error: err.message };
+    throw err;
+  }
+}
+
+/** The report: what changed on each side, what each role keeps and throws away, and the choice. */
+export class ReportPanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+  private choice: ((role: Role | undefined) => void) | undefined;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private model: ReconnectModel,
+    private readonly log: Log,
+    extensionUri: vscode.Uri,
+  ) {
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')] };
+    const nonce = randomBytes(16).toString('base64');
+    const w = panel.webview;
+    const script = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'report.js'));
+    const style = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'report.css'));
+    w.html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${w.cspSource}; font-src ${w.cspSource}; script-src 'nonce-${nonce}'"><link rel="stylesheet" href="${style}"><title>Reconnect</title></head><body><div id="app"></div><script nonce="${nonce}" src="${script}"></script></body></html>`;
+    this.disposables.push(
+      w.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  static open(model: ReconnectModel, log: Log, extensionUri: vscode.Uri): ReportPanel {
+    const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `Reconnect ${path.basename(model.source.replace(/^unix:/, ''))}`, vscode.ViewColumn.Active, { enableScripts: true });
+    return new ReportPanel(panel, model, log, extensionUri);
+  }
+
+  /** Waits for the user's choice in the report (undefined: cancelled, stay disconnected). */
+  choose(): Promise<Role | undefined> {
+    return new Promise((resolve) => (this.choice = resolve));
+  }
+
+  show(model: ReconnectModel): void {
+    this.model = model;
+    this.post({ type: 'model', model });
+  }
+
+  private post(m: ReportHostMessage): void {
+    if (!this.disposed) void this.panel.webview.postMessage(m);
+  }
+
+  private receive(raw: unknown): void {
+    let m;
+    try {
+      m = parseReportMessage(raw);
+    } catch (err) {
+      this.log.channel.warn(`dropped a malformed message from the reconnect report: ${(err as Error).message}`);
+      return;
+    }
+    if (m.type === 'ready') this.post({ type: 'model', model: this.model });
+    else {
+      const resolve = this.choice;
+      this.choice = undefined;
+      resolve?.(m.type === 'apply' ? m.role : undefined);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.choice?.(undefined);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
