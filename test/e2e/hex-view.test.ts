@@ -289,6 +289,58 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'diff-view.png') });
   });
 
+  await t.test('Disconnect: the banner, an edit of the guest copy; Reconnect as Peer: the report, the edit discarded', async () => {
+    await page.click('.tab:has-text("live.bin (hex)")');
+    const frame = await frameFor(page, live);
+    const segmentBefore = fs.readFileSync(live);
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Shared Memory: Disconnect');
+    await page.keyboard.press('Enter');
+    await poll(frame, async () => (await frame.evaluate(() => document.body.dataset.guestCopy)) === 'true', 'the guest copy');
+    const banner = (await frame.locator('.banner').textContent()) ?? '';
+    assert.match(banner, /Disconnected: disconnected by the user; showing the guest-side copy/);
+    assert.match(banner, /Reconnect as Master writes it back; Reconnect as Peer throws it away/);
+    // The disconnected guest edits its copy; the segment does not change.
+    const before = fs.readFileSync(live)[0x30];
+    await frame.click(`.hex .b[data-offset="${0x30}"]`);
+    await frame.locator('.rows').press('e');
+    await frame.locator('.rows').press('e');
+    await poll(frame, async () => (await cellText(frame, 0x30)) === 'ee', 'the edited guest copy');
+    assert.equal(fs.readFileSync(live)[0x30], before, 'an edit of the guest copy reached the segment');
+    await page.screenshot({ path: path.join(OUT, 'disconnected-banner.png') });
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Shared Memory: Reconnect as Peer');
+    await page.keyboard.press('Enter');
+    const report = await (async () => {
+      const until = Date.now() + 30_000;
+      for (;;) {
+        for (const f of page.frames()) {
+          try {
+            if (await f.$('#apply-peer')) return f;
+          } catch {
+            // frames come and go
+          }
+        }
+        if (Date.now() > until) throw new Error('no reconnect report appeared');
+        await page.waitForTimeout(200);
+      }
+    })();
+    const counts = (await report.locator('.counts').textContent()) ?? '';
+    const guestBytes = Number(/(\d+)byte\(s\) changed by the guest only/.exec(counts)?.[1]);
+    assert.ok(guestBytes >= 1, counts);
+    const rows = await report.locator('.ranges tr').allTextContents();
+    assert.ok(rows.some((r) => /^0x30\d+changed by the guest onlykept \(written back\)discarded$/.test(r)), rows.join(' | '));
+    await report.locator('#apply-peer').click();
+    await poll(report, async () => new RegExp(`Applied role=peer: ${guestBytes} byte\\(s\\) of the guest's changes were discarded`).test((await report.locator('.result').textContent().catch(() => '')) ?? ''), 'the applied result');
+    await page.screenshot({ path: path.join(OUT, 'reconnect-report.png') });
+    // role=peer wrote nothing: the segment is as it was at the disconnect.
+    assert.ok(fs.readFileSync(live).equals(segmentBefore), 'role=peer changed the segment');
+    assert.equal(fs.readFileSync(live)[0x30], before);
+    await page.click('.tab:has-text("live.bin (hex)")');
+    const after = await frameFor(page, live);
+    await poll(after, async () => (await after.evaluate(() => document.body.dataset.guestCopy)) === 'false', 'the live view again');
+  });
+
   await t.test('no Content Security Policy violation happened', () => {
     assert.deepEqual(violations, []);
   });
