@@ -1,0 +1,192 @@
+/**
+ * The fuzzers behind `npm run fuzz` (long, many cases) and the fuzz smoke in the unit tier (short):
+ * hostile input for every parser that takes bytes or messages from outside. Each case must end in
+ * a value or a clear, one-line rejection of the parser's own error class: never another exception,
+ * never a hang. A case that breaks that rule is saved under test/fuzz-regressions/ and replayed by
+ * the unit tests from then on.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MessageError, parseFromAgent, parseToAgent } from '../../agent/codec';
+import { compileLayout } from '../../core/layout/compile';
+import { ClientProtocol, ProtocolError } from '../../core/ivshmem/messages';
+import { FormatError, decodeHeader, encodeHeader, headerLength, type SnapshotHeader } from '../../core/snapshot/format';
+import { WebviewMessageError, parseDiffWebviewMessage, parseReportMessage, parseWebviewMessage } from '../../webview/protocol';
+import { ROOT, rng } from './temp';
+
+export const REGRESSIONS = path.join(ROOT, 'test', 'fuzz-regressions');
+
+export interface FuzzTarget {
+  name: string;
+  /** Makes one case from the generator. */
+  make(random: (n: number) => number): unknown;
+  /** Runs one case; returns normally or throws an error of the expected class. */
+  run(input: unknown): void;
+  expected: (err: unknown) => boolean;
+}
+
+const validHeader = (() => {
+  const h: SnapshotHeader = {
+    version: 1, headerLength: 0, size: 200_000, time: Date.now(), blockSize: 65536, peerId: 3, checked: true,
+    source: '/dev/shm/x', layout: '{"regions":[]}', torn: [{ offset: 4096, length: 4096 }], blockChecksums: new Uint32Array(4),
+  };
+  h.headerLength = headerLength(Buffer.byteLength(h.source), Buffer.byteLength(h.layout!), 1, 4);
+  return encodeHeader(h);
+})();
+
+const LAYOUT = fs.readFileSync(path.join(ROOT, 'examples', 'ring.shmlayout.json'), 'utf8');
+
+function mutateBytes(base: Uint8Array, random: (n: number) => number): Buffer {
+  const b = Buffer.from(base);
+  for (let i = 1 + random(8); i > 0; i--) {
+    const op = random(4);
+    const at = random(b.length);
+    if (op === 0) b[at] = random(256);
+    else if (op === 1) b[at] = b[at]! ^ (1 << random(8));
+    else if (op === 2) b.writeUInt32LE(random(2) ? 0xffffffff : random(1 << 16), Math.min(at, b.length - 4) & ~3);
+    else b.fill(0, at, Math.min(b.length, at + random(64)));
+  }
+  return random(10) === 0 ? b.subarray(0, random(b.length)) : b;
+}
+
+function randomJson(random: (n: number) => number, depth = 0): unknown {
+  const atoms = [0, -1, 1.5, 2 ** 53, 2 ** 64, 'u8', 'char[4]', 'x', '', '0x10', true, null, [], {}];
+  if (depth > 4 || random(3) === 0) return atoms[random(atoms.length)];
+  if (random(3) === 0) return Array.from({ length: random(4) }, () => randomJson(random, depth + 1));
+  const keys = ['name', 'type', 'offset', 'count', 'fields', 'regions', 'types', 'size', 'stride', 'enum', 'flags', 'endian', 'color', 'packed', 'id', 'request', 'kind', 'ok', 'role', 'bytes', 'length', 'pattern', 'from', 'event'];
+  const o: Record<string, unknown> = {};
+  for (let i = random(6); i > 0; i--) o[keys[random(keys.length)]!] = randomJson(random, depth + 1);
+  return o;
+}
+
+function mutateText(text: string, random: (n: number) => number): string {
+  let t = text;
+  for (let i = 1 + random(6); i > 0; i--) {
+    const at = random(t.length);
+    const op = random(5);
+    if (op === 0) t = t.slice(0, at) + t.slice(at + 1 + random(20));
+    else if (op === 1) t = t.slice(0, at) + '{}[]",:0123456789-x'[random(19)] + t.slice(at);
+    else if (op === 2) t = t.replace(/"u32"/, ['"u33"', '"u64"', '"char[99999999]"', '"slot"', '"header"'][random(5)]!);
+    else if (op === 3) t = t.replace(/: (\d+)/, `: ${['-1', '1e30', '99999999999999', '"0x100000000000000"', '0'][random(5)]}`);
+    else t = t.replace(/"count": 64/, `"count": ${['0', '4294967297', '-64', '1000000000'][random(4)]}`);
+  }
+  return t;
+}
+
+export const TARGETS: FuzzTarget[] = [
+  {
+    name: 'snapshot header',
+    make: (random) => Array.from(mutateBytes(validHeader, random)),
+    run: (input) => {
+      const b = Buffer.from(input as number[]);
+      decodeHeader(b, b.length + 200_000);
+    },
+    expected: (e) => e instanceof FormatError && !e.message.includes('\n'),
+  },
+  {
+    name: 'layout checker',
+    make: (random) => (random(4) === 0 ? JSON.stringify(randomJson(random)) : mutateText(LAYOUT, random)),
+    run: (input) => {
+      const r = compileLayout(input as string);
+      // Problems are values: a bad layout never throws, and each problem has a place.
+      for (const p of r.problems) if (!(p.line >= 1 && p.column >= 1 && p.message && !p.message.includes('\n'))) throw new Error(`a problem without a place: ${JSON.stringify(p)}`);
+      if (!r.layout && r.problems.length === 0) throw new Error('neither a layout nor a problem');
+    },
+    expected: () => false,
+  },
+  {
+    name: 'ivshmem stream (client)',
+    make: (random) => {
+      const steps: { bytes: number[]; fds: number }[] = [];
+      for (let i = random(12); i >= 0; i--) {
+        const n = random(5) === 0 ? random(20) : 8 * (1 + random(3));
+        const bytes = Array.from({ length: n }, () => random(256));
+        if (random(3) === 0 && n >= 8) bytes.splice(0, 8, ...Array.from(Buffer.from(new BigInt64Array([BigInt(random(5) - 1)]).buffer)));
+        steps.push({ bytes, fds: random(4) === 0 ? random(3) : 0 });
+      }
+      return steps;
+    },
+    run: (input) => {
+      const p = new ClientProtocol();
+      let fd = 100;
+      const given: number[] = [];
+      const back: number[] = [];
+      for (const step of input as { bytes: number[]; fds: number }[]) {
+        const fds = Array.from({ length: step.fds }, () => fd++);
+        given.push(...fds);
+        const r = p.push(Uint8Array.from(step.bytes), fds);
+        for (const e of r.events) if ('fd' in e) back.push(e.fd);
+        back.push(...r.orphanFds);
+        if (r.error && !(r.error instanceof ProtocolError)) throw r.error;
+      }
+      if (back.sort().join() !== given.sort().join()) throw new Error('an fd was lost or returned twice');
+    },
+    expected: () => false,
+  },
+  {
+    name: 'agent messages',
+    make: (random) => randomJson(random),
+    run: (input) => {
+      for (const parse of [parseToAgent, parseFromAgent]) {
+        try {
+          parse(input);
+        } catch (e) {
+          if (!(e instanceof MessageError)) throw e;
+        }
+      }
+    },
+    expected: () => false,
+  },
+  {
+    name: 'webview messages (host side)',
+    make: (random) => {
+      const m = randomJson(random) as Record<string, unknown>;
+      if (m && typeof m === 'object' && random(2)) m.type = ['ready', 'viewport', 'request', 'apply', 'cancel'][random(5)];
+      if (m && typeof m === 'object' && random(2)) m.request = { type: ['read', 'write', 'search', 'cancel', 'describe', 'pair', 'reveal'][random(7)], offset: random(3) ? random(1 << 20) : -1, length: random(3) ? random(4096) : 2 ** 40, id: 1 };
+      return m;
+    },
+    run: (input) => {
+      for (const parse of [parseWebviewMessage, parseDiffWebviewMessage, parseReportMessage]) {
+        try {
+          parse(input);
+        } catch (e) {
+          if (!(e instanceof WebviewMessageError)) throw e;
+        }
+      }
+    },
+    expected: () => false,
+  },
+];
+
+export interface FuzzOutcome {
+  target: string;
+  cases: number;
+  rejected: number;
+  failures: { seed: number; index: number; error: string }[];
+}
+
+/** Runs `count` cases of a target (or until `deadline`); failures are saved as regression files. */
+export function fuzz(target: FuzzTarget, seed: number, count: number, deadline = Infinity, save = false): FuzzOutcome {
+  const random = rng(seed);
+  const out: FuzzOutcome = { target: target.name, cases: 0, rejected: 0, failures: [] };
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    const input = target.make(random);
+    out.cases++;
+    try {
+      target.run(input);
+    } catch (err) {
+      if (target.expected(err)) {
+        out.rejected++;
+        continue;
+      }
+      const error = (err as Error)?.stack ?? String(err);
+      out.failures.push({ seed, index: i, error: error.split('\n')[0]! });
+      if (save) {
+        fs.mkdirSync(REGRESSIONS, { recursive: true });
+        const file = path.join(REGRESSIONS, `${target.name.replace(/\W+/g, '-')}-${seed}-${i}.json`);
+        fs.writeFileSync(file, JSON.stringify({ target: target.name, seed, index: i, error: error.split('\n')[0], input }, null, 2));
+      }
+    }
+  }
+  return out;
+}
