@@ -225,9 +225,7 @@ export class IvshmemServer {
       return;
     }
     const peer: Peer = { id: id!, socket, vectors };
-    const send = (to: Peer, value: number, fd?: number): void => {
-      to.socket.write(fd === undefined ? { data: message(value) } : { data: message(value), fds: [fd] });
-    };
+    const send = (to: Peer, value: number, fd?: number): void => this.send(to, value, fd);
     // Clients send nothing; the stream only tells us when they leave.
     socket.on('data', () => undefined);
     socket.on('end', () => this.remove(peer));
@@ -245,12 +243,23 @@ export class IvshmemServer {
     this.emit({ type: 'joined', id: peer.id, vectors: peer.vectors.length });
   }
 
+  /**
+   * One message to a peer. A failed write means the peer is gone: usocket then closes the socket
+   * without any 'end', 'error' or 'close' event (its destroy() bypasses the stream's), so the write
+   * callback is the only place that learns it (seen: peers closing together were never reported).
+   */
+  private send(to: Peer, value: number, fd?: number): void {
+    to.socket.write(fd === undefined ? { data: message(value) } : { data: message(value), fds: [fd] }, (err) => {
+      if (err) this.remove(to);
+    });
+  }
+
   private remove(peer: Peer): void {
     if (this.peers.get(peer.id) !== peer) return;
     this.peers.delete(peer.id);
     peer.socket.destroy();
     peer.vectors.forEach(closeFd);
-    for (const other of this.peers.values()) other.socket.write({ data: message(peer.id) });
+    for (const other of this.peers.values()) this.send(other, peer.id);
     this.emit({ type: 'left', id: peer.id });
   }
 

@@ -197,3 +197,23 @@ test('--shm NAME puts the memory in /dev/shm/NAME, where a backing-file session 
   assert.deepEqual([...fs.readFileSync(`/dev/shm/${name}`).subarray(100, 103)], [1, 2, 3]);
   await assert.rejects(IvshmemServer.start({ socketPath: path.join(dir, 't.sock'), size: 4096, vectors: 0, memory: { kind: 'shm', name } }), /already exists with 8192 bytes/);
 });
+
+test('peers that leave together are all reported (a failed write to a closed peer is its departure)', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const socketPath = path.join(dir, 'together.sock');
+  const server = await IvshmemServer.start({ socketPath, size: 65536, vectors: 2, memory: { kind: 'memfd' } });
+  t.after(() => server.stop());
+  const left: number[] = [];
+  server.onEvent((e) => e.type === 'left' && left.push(e.id));
+  const observer = await IvshmemClient.connect(socketPath);
+  t.after(() => observer.close());
+  const clients: IvshmemClient[] = [];
+  for (let i = 0; i < 8; i++) clients.push(await IvshmemClient.connect(socketPath));
+  await eventually(() => observer.table().peers.length === 8, 5000, 'all peers in the observer table');
+  // Closed in one go: the server's notice of the first departure writes to the others, already closed.
+  for (const c of clients) c.close();
+  await eventually(() => left.length === 8, 5000, `all 8 departures (got ${left.length})`);
+  await eventually(() => observer.table().peers.length === 0, 5000, 'the observer told of every departure');
+  assert.deepEqual(server.peerTable().map((p) => p.id), [observer.ownId]);
+});

@@ -1,0 +1,209 @@
+// npm run soak [-- --cycles 100 --load-seconds 120 --peers 64 --json]: faults and load, with counts.
+//
+// Faults: each cycle attaches a session (its own agent), watches it, and breaks it one way: the
+// backing file truncated, deleted or replaced by another file, the agent killed with SIGKILL, the
+// ivshmem server killed, a `watch` CLI whose file is truncated. Every cycle must end disconnected
+// with its last bytes kept; afterwards this process has no more open fds, no mapping of the files
+// and no child processes than before. QEMU exiting is a cycle too (every 10th): our client must get
+// the peer-left notification. Load: our server with N peers joining and leaving in a loop while
+// doorbells ring: every join and leave must reach an observer peer, and fds and memory stay flat.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const CYCLES = opt('cycles', 100);
+const LOAD_SECONDS = opt('load-seconds', 120);
+const PEERS = opt('peers', 64);
+const JSON_OUT = args.includes('--json');
+if (!existsSync('out/agent/remote-session.js') && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+const require = createRequire(import.meta.url);
+const { RemoteSession } = require('../out/agent/remote-session.js');
+const { IvshmemServer } = require('../out/core/ivshmem/server.js');
+const { IvshmemClient } = require('../out/core/ivshmem/client.js');
+const AGENT = resolve('dist/agent/main.js');
+const CLI = resolve('dist/cli/main.js');
+
+const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'shmem-inspect-soak-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => JSON_OUT || console.log(...a);
+
+function openFds() {
+  return readdirSync('/proc/self/fd').length;
+}
+function children() {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/status`, 'utf8').includes(`\nPPid:\t${process.pid}\n`);
+    } catch {
+      return false;
+    }
+  });
+}
+function mappingsOf(prefix) {
+  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(prefix)).length;
+}
+async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const FAULTS = ['truncate', 'delete', 'replace', 'sigkill', 'server', 'watch-cli'];
+const results = { cycles: 0, byFault: {}, failures: [] };
+
+async function faultCycle(i) {
+  const fault = FAULTS[i % FAULTS.length];
+  const file = join(dir, `seg-${i}`);
+  writeFileSync(file, Buffer.alloc(65536, (i % 250) + 1));
+  let session;
+  let server;
+  if (fault === 'watch-cli') {
+    const proc = spawn(process.execPath, [CLI, 'watch', file, '--interval', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    let err = '';
+    proc.stderr.on('data', (d) => (err += d));
+    await until(() => err.includes('watching'), 10_000, 'the watch');
+    truncateSync(file, 4096);
+    const code = await new Promise((r) => proc.on('close', r));
+    if (code !== 3 || !/disconnected: the backing file was truncated/.test(out)) throw new Error(`watch ended with ${code}: ${out}`);
+    return fault;
+  }
+  if (fault === 'server') {
+    const socket = join(dir, `s-${i}.sock`);
+    server = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--size', '64K', '--vectors', '1'], { stdio: 'ignore' });
+    await until(() => existsSync(socket), 10_000, 'the server');
+    session = await RemoteSession.attach(`unix:${socket}`, { agentPath: AGENT });
+  } else {
+    session = await RemoteSession.attach(file, { agentPath: AGENT });
+  }
+  await session.watch([{ offset: 0, length: 4096 }], 10);
+  const kept = session.lastBytes.get(0, 16);
+  if (!kept) throw new Error('no bytes before the fault');
+  if (fault === 'truncate') truncateSync(file, 100);
+  else if (fault === 'delete') unlinkSync(file);
+  else if (fault === 'replace') {
+    writeFileSync(`${file}.new`, Buffer.alloc(65536));
+    renameSync(`${file}.new`, file);
+  } else if (fault === 'sigkill') process.kill(session.agentPid, 'SIGKILL');
+  else if (fault === 'server') server.kill('SIGKILL');
+  await until(() => session.state === 'disconnected', 10_000, `the disconnect after ${fault}`);
+  const after = session.lastBytes.get(0, 16);
+  if (!after || Buffer.compare(Buffer.from(after), Buffer.from(kept)) !== 0) throw new Error('the last bytes were not kept');
+  await session.close();
+  if (server) await new Promise((r) => (server.exitCode !== null || server.signalCode ? r() : server.on('exit', r)));
+  return fault;
+}
+
+async function qemuCycle(i) {
+  if (spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0) return 'qemu (skipped: not installed)';
+  const socket = join(dir, `q-${i}.sock`);
+  const server = await IvshmemServer.start({ socketPath: socket, size: 1 << 20, vectors: 1, memory: { kind: 'memfd' } });
+  const client = await IvshmemClient.connect(socket);
+  const qemu = spawn('qemu-system-x86_64', ['-machine', 'pc', '-accel', 'tcg', '-S', '-nodefaults', '-display', 'none', '-m', '64M', '-chardev', `socket,path=${socket},id=c`, '-device', 'ivshmem-doorbell,chardev=c,vectors=1'], { stdio: 'ignore' });
+  await until(() => client.table().peers.length === 1, 15_000, 'QEMU to join');
+  qemu.kill('SIGTERM');
+  await until(() => client.table().peers.length === 0, 15_000, 'the peer-left notification after QEMU exited');
+  await new Promise((r) => (qemu.exitCode !== null || qemu.signalCode ? r() : qemu.on('exit', r)));
+  client.close();
+  server.stop();
+  return 'qemu exit';
+}
+
+async function load(seconds, peers) {
+  const socket = join(dir, 'load.sock');
+  const server = await IvshmemServer.start({ socketPath: socket, size: 1 << 20, vectors: 2, memory: { kind: 'memfd' } });
+  const observer = await IvshmemClient.connect(socket);
+  const seen = { joined: 0, left: 0 };
+  let known = new Set();
+  observer.onChange(() => {
+    const now = new Set(observer.table().peers.map((p) => p.id));
+    for (const id of now) if (!known.has(id)) seen.joined++;
+    for (const id of known) if (!now.has(id)) seen.left++;
+    known = now;
+  });
+  const fds0 = openFds();
+  const rss0 = process.memoryUsage().rss;
+  const end = Date.now() + seconds * 1000;
+  let joins = 0;
+  let leaves = 0;
+  let rings = 0;
+  const clients = [];
+  while (Date.now() < end) {
+    while (clients.length < peers) {
+      clients.push(await IvshmemClient.connect(socket));
+      joins++;
+    }
+    // Ring a few doorbells, including the observer's.
+    for (let k = 0; k < 8; k++) {
+      const c = clients[(joins + k) % clients.length];
+      const target = observer.ownId;
+      try {
+        c.ring(target, k % 2);
+        rings++;
+      } catch {
+        // a peer may not know the observer's vectors yet
+      }
+    }
+    // A quarter of the peers leave, then come back in the next round.
+    for (let k = 0; k < peers / 4; k++) {
+      const c = clients.splice((joins * 7 + k) % clients.length, 1)[0];
+      c.close();
+      leaves++;
+    }
+    await sleep(20);
+  }
+  for (const c of clients.splice(0)) {
+    c.close();
+    leaves++;
+  }
+  await until(() => seen.joined === joins && seen.left === leaves, 20_000, `all notifications (joined ${seen.joined}/${joins}, left ${seen.left}/${leaves})`);
+  const interrupts = observer.table().interrupts.reduce((s, n) => s + n, 0);
+  await sleep(200);
+  const fds1 = openFds();
+  const rss1 = process.memoryUsage().rss;
+  observer.close();
+  server.stop();
+  return { seconds, peers, joins, leaves, notifiedJoins: seen.joined, notifiedLeaves: seen.left, rings, interruptsCounted: interrupts, fdsBefore: fds0, fdsAfter: fds1, rssBeforeMiB: Math.round(rss0 / 1048576), rssAfterMiB: Math.round(rss1 / 1048576) };
+}
+
+const started = Date.now();
+await sleep(100);
+const fdsStart = openFds();
+try {
+  for (let i = 0; i < CYCLES; i++) {
+    try {
+      const fault = i % 10 === 9 ? await qemuCycle(i) : await faultCycle(i);
+      results.byFault[fault] = (results.byFault[fault] ?? 0) + 1;
+    } catch (err) {
+      results.failures.push({ cycle: i, error: String(err?.message ?? err) });
+    }
+    results.cycles++;
+    if (!JSON_OUT && i % 10 === 9) log(`${i + 1} cycles, ${results.failures.length} failure(s)`);
+  }
+  await sleep(300);
+  results.leftover = { fdsBefore: fdsStart, fdsAfter: openFds(), children: children().length, mappings: mappingsOf(dir) };
+  if (LOAD_SECONDS > 0) results.load = await load(LOAD_SECONDS, PEERS);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+results.seconds = Math.round((Date.now() - started) / 1000);
+const ok =
+  results.failures.length === 0 &&
+  results.leftover.fdsAfter <= results.leftover.fdsBefore &&
+  results.leftover.children === 0 &&
+  results.leftover.mappings === 0 &&
+  (!results.load || (results.load.notifiedJoins === results.load.joins && results.load.notifiedLeaves === results.load.leaves && results.load.fdsAfter <= results.load.fdsBefore));
+results.ok = ok;
+console.log(JSON_OUT ? JSON.stringify(results) : JSON.stringify(results, null, 2));
+process.exit(ok ? 0 : 1);
