@@ -25,7 +25,8 @@ export interface RawMessage {
 /** Upper bounds that keep a hostile server from exhausting our descriptors or memory. */
 export const MAX_PEER_ID = 65535;
 export const MAX_VECTORS = 64;
-export const MAX_RECEIVED_FDS = 4096;
+/** Fds the server may make us hold at once (memory + every live peer's vectors); departed peers' fds are closed and no longer count. */
+export const MAX_HELD_FDS = 4096;
 
 /**
  * Cuts a byte stream into 8-byte messages and gives each the fd that came with it. Every fd it
@@ -87,11 +88,13 @@ export class ClientHandshake {
   ownId = -1;
   /** Vectors received so far per peer ID (the own ID included). */
   private readonly vectorCounts = new Map<number, number>();
-  private fdsReceived = 0;
+  /** Fds accepted and not yet released by a peer-left (the memory fd stays for the session). */
+  private fdsHeld = 0;
 
   accept(m: RawMessage): ClientEvent {
-    if (m.fd !== undefined && ++this.fdsReceived > MAX_RECEIVED_FDS) {
-      throw new ProtocolError(`the server sent more than ${MAX_RECEIVED_FDS} file descriptors`);
+    // The cap is on fds held, not received: a long session sees peers come and go for ever.
+    if (m.fd !== undefined && ++this.fdsHeld > MAX_HELD_FDS) {
+      throw new ProtocolError(`the server made this client hold more than ${MAX_HELD_FDS} file descriptors at once`);
     }
     switch (this.stage) {
       case 'version':
@@ -116,6 +119,7 @@ export class ClientHandshake {
         if (m.fd === undefined) {
           if (peer === this.ownId) throw new ProtocolError('the server says this client left');
           // A peer with no vectors was never announced, but its departure still is.
+          this.fdsHeld -= this.vectorCounts.get(peer) ?? 0;
           this.vectorCounts.delete(peer);
           return { type: 'peer-left', peer };
         }

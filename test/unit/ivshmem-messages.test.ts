@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ClientHandshake, ClientProtocol, FdError, MAX_RECEIVED_FDS, MAX_VECTORS, ProtocolError, StreamDecoder, type ClientEvent } from '../../core/ivshmem/messages';
+import { ClientHandshake, ClientProtocol, FdError, MAX_HELD_FDS, MAX_VECTORS, ProtocolError, StreamDecoder, type ClientEvent } from '../../core/ivshmem/messages';
 import { rng } from '../helpers/temp';
 
 function msg(...values: bigint[]): Uint8Array {
@@ -72,8 +72,26 @@ test('a flood is cut off: too many vectors for one peer, too many fds in all', (
   h.accept({ value: 1n, fd: undefined });
   h.accept({ value: -1n, fd: 3 });
   assert.throws(() => {
-    for (let i = 0; i < MAX_RECEIVED_FDS; i++) h.accept({ value: BigInt(2 + Math.floor(i / 60)), fd: 10 + i });
-  }, /more than 4096 file descriptors/);
+    for (let i = 0; i < MAX_HELD_FDS; i++) h.accept({ value: BigInt(2 + Math.floor(i / 60)), fd: 10 + i });
+  }, /more than 4096 file descriptors at once/);
+});
+
+test('peers that come and go for ever are fine: only fds held at once count (found by npm run soak)', () => {
+  const h = new ClientHandshake();
+  h.accept({ value: 0n, fd: undefined });
+  h.accept({ value: 1n, fd: undefined });
+  h.accept({ value: -1n, fd: 3 });
+  // 10,000 peers with 2 vectors each join and leave: 20,000 fds received, never more than 3 held.
+  for (let i = 0; i < 10_000; i++) {
+    const peer = BigInt(2 + (i % 1000));
+    assert.equal(h.accept({ value: peer, fd: 10 }).type, 'peer-vector');
+    assert.equal(h.accept({ value: peer, fd: 11 }).type, 'peer-vector');
+    assert.equal(h.accept({ value: peer, fd: undefined }).type, 'peer-left');
+  }
+  // ...while peers that stay still count towards the cap.
+  assert.throws(() => {
+    for (let i = 0; i < MAX_HELD_FDS; i++) h.accept({ value: BigInt(2 + Math.floor(i / 60)), fd: 10 + i });
+  }, /more than 4096 file descriptors at once/);
 });
 
 test('fuzz: random streams, chunkings and fds; no crash, and every fd comes back exactly once (seeded)', () => {
