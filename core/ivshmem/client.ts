@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { USocket } from './usocket-writes';
+import { USocket } from './usocket-fixes';
 import { InputError, describeSystemError } from '../errors';
 import { MAX_OFFSET } from '../numbers';
 import { drain, inspectDoorbell, ring, type DoorbellFd } from './eventfd';

@@ -4,9 +4,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UServer, type USocket } from 'usocket';
-// Loaded for its fix: without it, a write to a peer whose buffer is full loses its fds.
-import './usocket-writes';
+// Through our fixes: without them a write to a full peer loses its fds, and a close can crash node.
+import { UServer, type USocket } from './usocket-fixes';
 import { InputError, describeSystemError } from '../errors';
 import { MAX_OFFSET, formatBytes } from '../numbers';
 import { MAX_PEER_ID, MAX_VECTORS } from './messages';

@@ -1,15 +1,22 @@
 /**
- * A fix for usocket 1.1.0's writes, applied once when this module loads.
+ * Fixes for two bugs of usocket 1.1.0, applied once when this module loads (every use of usocket
+ * in core/ goes through here). Both were found by `npm run soak`.
  *
- * When sendmsg() returns EAGAIN before sending anything (the peer's receive buffer is full), the
+ * 1. Lost fds. When sendmsg() returns EAGAIN before sending anything (the peer's receive buffer is full), the
  * native write returns 0 and usocket retries on drain with the bytes only: the fds of that write
  * are never sent. The peer then reads the message without its fd, which in the ivshmem protocol
  * means "that peer left". Our server hits this as soon as a slow client falls behind (found by
  * `npm run soak`'s 64-peer load). The fix keeps the fds for the retry when nothing was sent; once
  * any byte went out, the kernel has sent the fds with it.
+ *
+ * 2. A use-after-free on close. close() calls uv_close() on the poll handle embedded in the native
+ * wrap and drops the JS reference at once; libuv finishes the close at the end of the loop
+ * iteration, but a GC in between frees the wrap (and the handle in it) first, and node aborts with
+ * "uv__finish_close: Assertion `handle->flags & UV_HANDLE_CLOSING' failed". The fix keeps every
+ * closed wrap reachable until a later loop iteration.
  */
 import { types } from 'node:util';
-import { USocket } from 'usocket';
+import { UServer, USocket } from 'usocket';
 
 interface WriteRequest {
   data?: Buffer;
@@ -59,4 +66,34 @@ if (!proto.__shmemFixed) {
   };
 }
 
-export { USocket };
+/** Closed native wraps, kept until libuv has finished closing their poll handles. */
+const closing = new Set<object>();
+
+function keepUntilClosed(proto: object, method: string): void {
+  const p = proto as Record<string, (...args: unknown[]) => unknown>;
+  const original = p[method]!;
+  p[method] = function (this: { _wrap?: object | null }, ...args: unknown[]): unknown {
+    const wrap = this._wrap;
+    try {
+      return original.apply(this, args);
+    } finally {
+      if (wrap && this._wrap !== wrap) {
+        closing.add(wrap);
+        // A timer runs in a later loop iteration than the close, whose end finishes uv_close.
+        setTimeout(() => closing.delete(wrap), 50).unref();
+      }
+    }
+  };
+}
+
+const fixed = USocket.prototype as unknown as { __shmemCloseFixed?: boolean };
+if (!fixed.__shmemCloseFixed) {
+  fixed.__shmemCloseFixed = true;
+  // Every path that closes a wrap: destroy(), end of stream (maybeClose → destroy), error events.
+  keepUntilClosed(USocket.prototype, 'destroy');
+  keepUntilClosed(USocket.prototype, '_wrapEvent');
+  keepUntilClosed(UServer.prototype, 'close');
+  keepUntilClosed(UServer.prototype, '_wrapEvent');
+}
+
+export { UServer, USocket };
