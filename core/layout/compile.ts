@@ -73,7 +73,7 @@ class Compiler {
     const known = this.structs.get(typeName);
     if (known) return known;
     if (this.resolving.has(typeName)) throw new Problem(`type "${typeName}" contains itself`, path);
-    const def = this.types[typeName];
+    const def = Object.hasOwn(this.types, typeName) ? this.types[typeName] : undefined;
     if (!isObj(def)) throw new Problem(`unknown type "${typeName}" (not a primitive, char[n], bytes[n], or a name in "types")`, path);
     this.resolving.add(typeName);
     const struct = this.struct(def, ['types', typeName], depth + 1, typeName, this.defaultEndian);
@@ -136,7 +136,8 @@ class Compiler {
     }
     const t = o.type;
     if (typeof t !== 'string') throw new Problem('a field needs a "type": u8..u64, i8..i64, f32, f64, bool, char[n], bytes[n], or a name from "types"', [...path, 'type']);
-    if (t in PRIMITIVES) {
+    // Own keys only: `in` would also accept "toString" or "__proto__" (inherited from Object).
+    if (Object.hasOwn(PRIMITIVES, t)) {
       const size = PRIMITIVES[t as PrimitiveName].size;
       return { kind: 'primitive', name: t as PrimitiveName, size, align: size };
     }
@@ -208,7 +209,7 @@ function compileValue(root: Json, text: string): Layout {
   if (root.types !== undefined && !isObj(root.types)) throw new Problem('"types" must map names to structs', ['types']);
   const types = (root.types ?? {}) as Obj;
   for (const t of Object.keys(types)) {
-    if (t in PRIMITIVES || CHAR_OR_BYTES.test(t) || t === 'struct' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw new Problem(`"${t}" cannot be a type name`, ['types', t]);
+    if (Object.hasOwn(PRIMITIVES, t) || CHAR_OR_BYTES.test(t) || t === 'struct' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw new Problem(`"${t}" cannot be a type name`, ['types', t]);
   }
   const compiler = new Compiler(types, endian);
   // Every named type is checked, used or not.

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageError, parseFromAgent, parseToAgent } from '../../agent/codec';
 import { compileLayout } from '../../core/layout/compile';
+import type { StructType } from '../../core/layout/model';
 import { ClientProtocol, ProtocolError } from '../../core/ivshmem/messages';
 import { FormatError, decodeHeader, encodeHeader, headerLength, type SnapshotHeader } from '../../core/snapshot/format';
 import { WebviewMessageError, parseDiffWebviewMessage, parseReportMessage, parseWebviewMessage } from '../../webview/protocol';
@@ -66,7 +67,7 @@ function mutateText(text: string, random: (n: number) => number): string {
     const op = random(5);
     if (op === 0) t = t.slice(0, at) + t.slice(at + 1 + random(20));
     else if (op === 1) t = t.slice(0, at) + '{}[]",:0123456789-x'[random(19)] + t.slice(at);
-    else if (op === 2) t = t.replace(/"u32"/, ['"u33"', '"u64"', '"char[99999999]"', '"slot"', '"header"'][random(5)]!);
+    else if (op === 2) t = t.replace(/"u32"/, ['"u33"', '"u64"', '"char[99999999]"', '"slot"', '"header"', '"toString"', '"__proto__"', '"constructor"'][random(8)]!);
     else if (op === 3) t = t.replace(/: (\d+)/, `: ${['-1', '1e30', '99999999999999', '"0x100000000000000"', '0'][random(5)]}`);
     else t = t.replace(/"count": 64/, `"count": ${['0', '4294967297', '-64', '1000000000'][random(4)]}`);
   }
@@ -91,6 +92,19 @@ export const TARGETS: FuzzTarget[] = [
       // Problems are values: a bad layout never throws, and each problem has a place.
       for (const p of r.problems) if (!(p.line >= 1 && p.column >= 1 && p.message && !p.message.includes('\n'))) throw new Error(`a problem without a place: ${JSON.stringify(p)}`);
       if (!r.layout && r.problems.length === 0) throw new Error('neither a layout nor a problem');
+      // A layout that compiled has every number known: no NaN, no fraction, nothing negative.
+      const whole = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+      const checkStruct = (st: StructType, depth: number): void => {
+        if (!whole(st.size) || !whole(st.align) || depth > 20) throw new Error(`struct ${st.name} has size ${st.size}, align ${st.align}`);
+        for (const f of st.fields) {
+          if (!whole(f.offset) || !whole(f.count) || !whole(f.stride) || !whole(f.type.size)) throw new Error(`field ${f.name} has offset ${f.offset}, count ${f.count}, stride ${f.stride}, size ${f.type.size}`);
+          if (f.type.kind === 'struct') checkStruct(f.type, depth + 1);
+        }
+      };
+      for (const g of r.layout?.regions ?? []) {
+        if (!whole(g.offset) || !whole(g.size) || !whole(g.stride) || !whole(g.count)) throw new Error(`region ${g.name} has offset ${g.offset}, size ${g.size}`);
+        checkStruct(g.struct, 0);
+      }
     },
     expected: () => false,
   },

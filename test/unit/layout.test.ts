@@ -148,6 +148,11 @@ test('the checker names each problem and where it is (line and column)', () => {
     ['{ "regions": [ ] }', /"regions" must be a non-empty list/, '"regions"', 'first'],
     ['{ "regions": [ { "name": "a" "offset": 0 } ] }', /not valid JSON: CommaExpected/, '"offset"', 'first'],
     ['[1, 2]', /a layout is a JSON object/, '[', 'first'],
+    // Names that an object inherits are not types (they once compiled to NaN offsets).
+    ['{ "regions": [ { "name": "a", "offset": 16, "type": "toString" } ] }', /unknown type "toString"/, '"type"', 'first'],
+    ['{ "regions": [ { "name": "a", "offset": 16, "type": "constructor" } ] }', /unknown type "constructor"/, '"type"', 'first'],
+    ['{ "regions": [ { "name": "a", "offset": 16, "type": "__proto__" } ] }', /unknown type "__proto__"/, '"type"', 'first'],
+    ['{ "regions": [ { "name": "a", "offset": 0, "fields": [ { "name": "x", "type": "valueOf" } ] } ] }', /unknown type "valueOf"/, '"type": "valueOf"', 'first'],
   ];
   for (const [text, message, needle, which] of cases) {
     const r = compileLayout(text);
