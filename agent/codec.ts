@@ -73,7 +73,9 @@ function parseRequest(r: Obj): AgentRequest {
         const range = obj(x, 'range');
         return { offset: int(range, 'offset', 0, MAX_OFFSET), length: int(range, 'length', 1, MAX_OFFSET) };
       });
-      return { type: 'watch', ranges, intervalMs: int(r, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS) };
+      const watch: AgentRequest = { type: 'watch', ranges, intervalMs: int(r, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS) };
+      if (r.idleIntervalMs !== undefined) watch.idleIntervalMs = int(r, 'idleIntervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS);
+      return watch;
     }
     case 'snapshot':
       return {

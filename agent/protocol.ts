@@ -54,7 +54,11 @@ export type AgentRequest =
   | { type: 'open'; source: string; writable: boolean }
   | { type: 'read'; offset: number; length: number }
   | { type: 'write'; offset: number; bytes: Uint8Array }
-  | { type: 'watch'; ranges: Range[]; intervalMs: number }
+  /**
+   * Samples the ranges every intervalMs. With idleIntervalMs, after IDLE_AFTER_MS without a change
+   * it samples at that slower pace until the next change (fast again from the tick that sees it).
+   */
+  | { type: 'watch'; ranges: Range[]; intervalMs: number; idleIntervalMs?: number }
   | { type: 'unwatch' }
   | { type: 'snapshot'; target: string; tempPath: string; force: boolean; layout?: string; consistent?: boolean }
   | { type: 'verify' }
@@ -107,3 +111,5 @@ export type FromAgent =
 export const MAX_TRANSFER = 16 * 1024 * 1024;
 export const MIN_INTERVAL_MS = 5;
 export const MAX_INTERVAL_MS = 3_600_000;
+/** A watch with an idle interval slows down after this long without a change. */
+export const IDLE_AFTER_MS = 2_000;

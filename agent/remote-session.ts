@@ -140,9 +140,9 @@ export class RemoteSession {
     }
   }
 
-  /** Starts sampling ranges every intervalMs; changes arrive through onChanges. */
-  async watch(ranges: Range[], intervalMs: number): Promise<Uint8Array[]> {
-    const { baseline } = await this.request({ type: 'watch', ranges, intervalMs });
+  /** Starts sampling ranges every intervalMs (idleIntervalMs once quiet); changes arrive through onChanges. */
+  async watch(ranges: Range[], intervalMs: number, idleIntervalMs?: number): Promise<Uint8Array[]> {
+    const { baseline } = await this.request({ type: 'watch', ranges, intervalMs, ...(idleIntervalMs === undefined ? {} : { idleIntervalMs }) });
     if (baseline.length !== ranges.length || baseline.some((b, i) => b.length !== ranges[i]!.length)) {
       throw new MessageError('the agent returned a baseline that does not match the watched ranges');
     }

@@ -5,6 +5,9 @@ import { InputError } from '../core/errors';
 import type { Layout } from '../core/layout/model';
 import type { SessionState, SessionView } from '../webview/protocol';
 
+/** The pace of a live view after 2 s without a change (agent/protocol.ts IDLE_AFTER_MS). */
+const IDLE_TICK_MS = 100;
+
 export interface GuestCopy {
   base: Uint8Array;
   local: Uint8Array;
@@ -221,7 +224,7 @@ export class Session {
       const ranges = [...this.viewports.values()].slice(0, 64);
       try {
         if (this.state !== 'live' || this.guest || ranges.length === 0) await this.remote.unwatch();
-        else await this.remote.watch(ranges, this.tickMs());
+        else await this.remote.watch(ranges, this.tickMs(), Math.max(this.tickMs(), IDLE_TICK_MS));
       } catch {
         // A disconnect is reported through onDisconnected; nothing else to do here.
       }

@@ -3,7 +3,7 @@ import type { ViewSettings } from '../webview/protocol';
 
 /** The extension's settings, read fresh each time, clamped to their documented ranges. */
 export function tickIntervalMs(): number {
-  const v = vscode.workspace.getConfiguration('shmemInspector').get<number>('tickInterval', 50);
+  const v = vscode.workspace.getConfiguration('shmemInspector').get<number>('tickInterval', 20);
   return Math.min(5000, Math.max(5, Math.round(Number(v) || 50)));
 }
 

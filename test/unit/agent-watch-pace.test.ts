@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AgentServer } from '../../agent/agent-server';
+import type { FromAgent } from '../../agent/protocol';
+import { tempDir } from '../helpers/temp';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// A live view nobody writes to is sampled at the idle pace (each wake-up costs CPU), and the first
+// change brings the fast pace back. Counted by wrapping the agent's source: one read per sample.
+test('watch with an idle interval: fast while changing, slow after 2 s of quiet, fast again on a change', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, Buffer.alloc(65536));
+  const sent: FromAgent[] = [];
+  const agent = new AgentServer((m) => sent.push(m));
+  t.after(() => agent.handle({ id: 99, request: { type: 'close' } }));
+  await agent.handle({ id: 1, request: { type: 'open', source: file, writable: false } });
+  const opened = sent.at(-1);
+  assert.ok(opened?.kind === 'reply' && opened.ok, JSON.stringify(opened));
+  const source = (agent as unknown as { source: { read: (...a: unknown[]) => unknown } }).source;
+  let reads = 0;
+  const read = source.read.bind(source);
+  source.read = (...a: unknown[]) => (reads++, read(...a));
+  await agent.handle({ id: 2, request: { type: 'watch', ranges: [{ offset: 0, length: 4096 }], intervalMs: 10, idleIntervalMs: 400 } });
+  const changes = (): number => sent.filter((m) => m.kind === 'event' && m.event.type === 'changes').length;
+
+  const fastStart = reads;
+  await sleep(1000);
+  const fast = reads - fastStart;
+  await sleep(1300); // past the 2 s of quiet
+  const idleStart = reads;
+  await sleep(1200);
+  const idle = reads - idleStart;
+  assert.ok(fast >= 25, `only ${fast} samples in the first second at a 10 ms pace`);
+  assert.ok(idle <= 5, `${idle} samples in 1.2 s of quiet at a 400 ms idle pace`);
+
+  // Another process writes: seen at the next (idle) sample, and the pace is fast again.
+  fs.writeFileSync(file, Buffer.from([1, 2, 3]), { flag: 'r+' });
+  const before = changes();
+  const until = Date.now() + 2000;
+  while (changes() === before && Date.now() < until) await sleep(5);
+  assert.equal(changes(), before + 1, 'the write was not seen');
+  const againStart = reads;
+  await sleep(500);
+  assert.ok(reads - againStart >= 12, `only ${reads - againStart} samples in 0.5 s after a change`);
+
+  // Without an idle interval (the CLI's watch), the pace never changes.
+  await agent.handle({ id: 3, request: { type: 'watch', ranges: [{ offset: 0, length: 4096 }], intervalMs: 10 } });
+  await sleep(2300);
+  const steadyStart = reads;
+  await sleep(500);
+  assert.ok(reads - steadyStart >= 12, `a watch without an idle interval slowed down (${reads - steadyStart} samples in 0.5 s)`);
+});
