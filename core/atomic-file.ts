@@ -44,7 +44,9 @@ export function checkTarget(target: string, force: boolean): void {
 /** Opens the temporary file, exclusively. */
 export function openTemp(tempPath: string): number {
   try {
-    return fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    // 0600: a copy of shared memory may hold what the segment's owner kept private; the user can
+    // widen it, we do not.
+    return fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
   } catch (err) {
     throw new InputError(`cannot create ${tempPath}: ${describeSystemError(err)}`);
   }

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { checkTarget, discardTemp, openTemp, publish, tempPathFor } from '../core/atomic-file';
 import { InputError } from '../core/errors';
 import { formatBytes } from '../core/numbers';
+import { looksLikeSnapshot } from '../core/snapshot/reader';
 import { DiffPanel } from './diff-panel';
 import type { Log } from './log';
 import type { Session } from './session';
@@ -41,6 +42,9 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
   constructor(private readonly manager: SessionManager) {}
 
   async openCustomDocument(uri: vscode.Uri): Promise<SnapshotDocument> {
+    // Checked before an agent opens it as whatever it is: a *.shmsnap that is a socket would be
+    // joined as an ivshmem server, a FIFO would be opened. Reading 8 bytes maps nothing.
+    if (!looksLikeSnapshot(uri.fsPath)) throw new InputError(`${uri.fsPath} is not a snapshot (no SHMSNAP header, or not a regular file)`);
     const session = await this.manager.attach(uri.fsPath);
     if (session.remote.info.kind !== 'snapshot') {
       await this.manager.detach(session);

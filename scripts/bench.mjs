@@ -1,4 +1,4 @@
-// npm run bench [-- --size 1G --runs 3]: shmem-inspect against the tools people would otherwise use,
+// npm run bench [-- --size 1G --runs 3] [--live | --no-live]: shmem-inspect against the tools people would otherwise use,
 // measured side by side in the same run, on the same files. Prints one table of medians and ratios;
 // asserts nothing (this is a benchmark, not a test).
 //
@@ -20,11 +20,18 @@ const UNITS = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
 const sizeText = opt('size', '1G');
 const SIZE = Number(sizeText.replace(/[KMG]$/, '')) * (UNITS[sizeText.at(-1)] ?? 1);
 const RUNS = Number(opt('runs', '3'));
+// The live view's budget (bench/live/live-view.ts) runs after the CLI cases: --live for it alone.
+const LIVE = !args.includes('--no-live');
+const CLI_CASES = !args.includes('--live');
 const CLI = resolve('dist/cli/main.js');
 const SHM = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
 const OUT = resolve('.cache/bench');
 
-if (!existsSync(CLI) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+if ((!existsSync(CLI) || (LIVE && !existsSync('out/bench/live/live-view.js'))) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+if (LIVE && !existsSync('/usr/bin/chromium')) {
+  console.error('the live-view bench needs Debian\'s chromium: apt-get update && apt-get install -y chromium (or npm run bench -- --no-live)');
+  process.exit(1);
+}
 for (const [tool, pkg] of [['cp', 'coreutils'], ['cmp', 'diffutils'], ['xxd', 'xxd'], ['/usr/bin/time', 'time']]) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     console.error(`the bench needs ${tool}: apt-get install -y ${pkg}`);
@@ -99,36 +106,43 @@ function compare(label, ours, theirs, theirName, target) {
   return { label, ours: median(o), theirs: median(t), theirName, ratio: median(o) / median(t), peakMiB: peak / 1024, target };
 }
 
-console.log(`bench: ${sizeText} inputs, median of ${RUNS} runs, ${new Date().toISOString()}`);
-const dense = makeInput('dense', 1);
-const sparse = makeInput('sparse', 10);
-const same = withChanges(dense, 'same', 0);
-const changed = withChanges(dense, 'changed', 10_000);
-const rows = [];
-try {
-  for (const [name, input, target] of [['dense', dense, 'at most 0.8 x cp'], ['90% zero pages', sparse, 'at most 0.3 x cp']]) {
-    const snap = join(OUT, 'snap.shmsnap');
-    const copy = join(OUT, 'copy.bin');
-    const ours = () => timed(process.execPath, [CLI, 'snapshot', input, '-o', snap, '--force']);
-    rows.push(compare(`snapshot, ${name}`, ours, () => (rmSync(copy, { force: true }), timed('cp', [input, copy])), 'cp', target));
-    // A snapshot is fsynced before it is published, cp is not: the same copy made durable.
-    rows.push(compare(`snapshot, ${name}`, ours, () => (rmSync(copy, { force: true }), timed('sh', ['-c', 'cp "$0" "$1" && sync "$1"', input, copy])), 'cp + sync', ''));
-    rmSync(snap, { force: true });
-    rmSync(copy, { force: true });
+function cliCases() {
+  console.log(`bench: ${sizeText} inputs, median of ${RUNS} runs, ${new Date().toISOString()}`);
+  const dense = makeInput('dense', 1);
+  const sparse = makeInput('sparse', 10);
+  const same = withChanges(dense, 'same', 0);
+  const changed = withChanges(dense, 'changed', 10_000);
+  const rows = [];
+  try {
+    for (const [name, input, target] of [['dense', dense, 'at most 0.8 x cp'], ['90% zero pages', sparse, 'at most 0.3 x cp']]) {
+      const snap = join(OUT, 'snap.shmsnap');
+      const copy = join(OUT, 'copy.bin');
+      const ours = () => timed(process.execPath, [CLI, 'snapshot', input, '-o', snap, '--force']);
+      rows.push(compare(`snapshot, ${name}`, ours, () => (rmSync(copy, { force: true }), timed('cp', [input, copy])), 'cp', target));
+      // A snapshot is fsynced before it is published, cp is not: the same copy made durable.
+      rows.push(compare(`snapshot, ${name}`, ours, () => (rmSync(copy, { force: true }), timed('sh', ['-c', 'cp "$0" "$1" && sync "$1"', input, copy])), 'cp + sync', ''));
+      rmSync(snap, { force: true });
+      rmSync(copy, { force: true });
+    }
+    rows.push(compare('diff, identical', () => timed(process.execPath, [CLI, 'diff', dense, same]), () => timed('cmp', [dense, same]), 'cmp', 'at most 0.6 x cmp'));
+    rows.push(
+      // GNU cmp stops at the first difference when its output is /dev/null: give it a real file.
+      compare('diff, 10,000 changes', () => timed(process.execPath, [CLI, 'diff', dense, changed]), () => timed('sh', ['-c', 'cmp -l "$0" "$1" > "$2"; test $? -eq 1', dense, changed, join(OUT, 'cmp.out')]), 'cmp -l', 'at most 0.8 x cmp'),
+    );
+    const length = String(Math.min(SIZE, 16 << 20));
+    rows.push(compare(`dump ${Number(length) >> 20} MiB`, () => timed(process.execPath, [CLI, 'dump', dense, '--length', length]), () => timed('xxd', ['-l', length, dense]), 'xxd', 'at most 0.2 x xxd'));
+  } finally {
+    for (const f of [dense, sparse, same, changed]) rmSync(f, { force: true });
   }
-  rows.push(compare('diff, identical', () => timed(process.execPath, [CLI, 'diff', dense, same]), () => timed('cmp', [dense, same]), 'cmp', 'at most 0.6 x cmp'));
-  rows.push(
-    // GNU cmp stops at the first difference when its output is /dev/null: give it a real file.
-    compare('diff, 10,000 changes', () => timed(process.execPath, [CLI, 'diff', dense, changed]), () => timed('sh', ['-c', 'cmp -l "$0" "$1" > "$2"; test $? -eq 1', dense, changed, join(OUT, 'cmp.out')]), 'cmp -l', 'at most 0.8 x cmp'),
-  );
-  const length = String(Math.min(SIZE, 16 << 20));
-  rows.push(compare(`dump ${Number(length) >> 20} MiB`, () => timed(process.execPath, [CLI, 'dump', dense, '--length', length]), () => timed('xxd', ['-l', length, dense]), 'xxd', 'at most 0.2 x xxd'));
-} finally {
-  for (const f of [dense, sparse, same, changed]) rmSync(f, { force: true });
+  console.log('\n| case | shmem-inspect | yardstick | ratio (ours / theirs) | target | peak RSS (ours) |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    console.log(`| ${r.label} | ${r.ours.toFixed(3)} s | ${r.theirName} ${r.theirs.toFixed(3)} s | ${r.ratio.toFixed(2)} x | ${r.target} | ${r.peakMiB.toFixed(0)} MiB |`);
+  }
 }
 
-console.log('\n| case | shmem-inspect | yardstick | ratio (ours / theirs) | target | peak RSS (ours) |');
-console.log('| --- | --- | --- | --- | --- | --- |');
-for (const r of rows) {
-  console.log(`| ${r.label} | ${r.ours.toFixed(3)} s | ${r.theirName} ${r.theirs.toFixed(3)} s | ${r.ratio.toFixed(2)} x | ${r.target} | ${r.peakMiB.toFixed(0)} MiB |`);
+if (CLI_CASES) cliCases();
+if (LIVE) {
+  const live = spawnSync(process.execPath, [resolve('out/bench/live/live-view.js')], { stdio: 'inherit' });
+  if (live.status !== 0) process.exit(live.status ?? 1);
 }

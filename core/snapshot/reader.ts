@@ -19,7 +19,9 @@ export interface Progress {
 export function looksLikeSnapshot(path: string): boolean {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(path, 'r');
+    // O_NONBLOCK: a FIFO must not block the open (regular files ignore the flag).
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (!fs.fstatSync(fd).isFile()) return false;
     const head = Buffer.alloc(8);
     return preadFully(fd, head, 0) === 8 && head.toString('latin1') === 'SHMSNAP\0';
   } catch {
@@ -42,7 +44,7 @@ export class SnapshotFile {
   static open(path: string): SnapshotFile {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
       throw new InputError(`${path}: cannot open: ${describeSystemError(err)}`);
     }

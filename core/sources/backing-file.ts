@@ -42,7 +42,9 @@ export class BackingFileSource extends SourceBase {
     let fd: number;
     try {
       // O_NOFOLLOW is not used: /dev/shm names are often symlinks set up by users on purpose.
-      fd = fs.openSync(path, writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY);
+      // O_NONBLOCK: a FIFO would block open(2) until a writer came (the agent stuck for good); with
+      // it the open returns and the fstat below refuses the FIFO. Regular files ignore the flag.
+      fd = fs.openSync(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | fs.constants.O_NONBLOCK);
     } catch (err) {
       throw new InputError(`cannot open ${path}: ${describeSystemError(err)}`);
     }

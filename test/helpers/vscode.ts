@@ -29,6 +29,8 @@ export async function codeServerModule(): Promise<CodeServerModule> {
 
 export interface Workbench {
   url: string;
+  /** code-server's own process (its extension host is a descendant). */
+  serverPid: number;
   dir: string;
   page: Page;
   browser: Browser;
@@ -46,6 +48,8 @@ export async function openWorkbench(options: {
   env?: Record<string, string>;
   /** Install the product from this .vsix (as a user would) instead of linking the checkout. */
   vsix?: string;
+  /** Leave the product out (the bench measures code-server's own baseline this way). */
+  withoutProduct?: boolean;
 }): Promise<Workbench> {
   const { dir } = options;
   const extensionsDir = path.join(dir, 'extensions');
@@ -59,7 +63,7 @@ export async function openWorkbench(options: {
     // The install wrote a registry (extensions.json) that lists only the .vsix; without it, VS Code
     // scans the folder and also finds the extensions added below (the test runner).
     fs.rmSync(path.join(extensionsDir, 'extensions.json'), { force: true });
-  } else {
+  } else if (!options.withoutProduct) {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     fs.symlinkSync(ROOT, path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
   }
@@ -91,6 +95,7 @@ export async function openWorkbench(options: {
   }
   return {
     url: server.url,
+    serverPid: server.child.pid!,
     dir,
     page,
     browser,

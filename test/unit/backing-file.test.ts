@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { InputError, SourceLostError } from '../../core/errors';
 import { BackingFileSource } from '../../core/sources/backing-file';
+import { SnapshotFile, looksLikeSnapshot } from '../../core/snapshot/reader';
 import { MAPPABLE_LIMIT } from '../../core/sources/segment-io';
 import { openFds, seededBytes, tempDir } from '../helpers/temp';
 
@@ -204,4 +205,20 @@ test('hugetlbfs files are mapped and read', (t) => {
   writer.close();
   reader.close();
   fs.unlinkSync(file);
+});
+
+test('a FIFO is refused at once, as a backing file and as a snapshot, instead of blocking open(2)', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const fifo = path.join(dir, 'pipe.shmsnap');
+  execFileSync('mkfifo', [fifo]);
+  const before = openFds();
+  const started = Date.now();
+  // Without O_NONBLOCK each of these would wait for a writer for ever (the test would time out).
+  assert.throws(() => BackingFileSource.open(fifo), (e: unknown) => e instanceof InputError && /is not a regular file/.test(e.message));
+  assert.throws(() => BackingFileSource.open(fifo, { writable: true }), (e: unknown) => e instanceof InputError && /is not a regular file/.test(e.message));
+  assert.throws(() => SnapshotFile.open(fifo), /not a regular file/);
+  assert.equal(looksLikeSnapshot(fifo), false);
+  assert.ok(Date.now() - started < 2000);
+  assert.equal(openFds(), before);
 });

@@ -26,6 +26,8 @@ test('a snapshot holds exactly the segment, and reads back through SnapshotSourc
   const result = await writeSnapshot(src, { target: out, force: false, peerId: 3, layout: '{"regions":[]}' });
   assert.equal(result.size, data.length);
   assert.equal(result.blocks, 4);
+  // A copy of shared memory is private to its maker, whatever the umask: mode 0600.
+  assert.equal(fs.statSync(out).mode & 0o777, 0o600);
   const snap = SnapshotSource.open(out);
   t.after(() => snap.close());
   assert.equal(snap.info.size, data.length);

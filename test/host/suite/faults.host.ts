@@ -1,0 +1,202 @@
+/**
+ * Faults and trust boundaries inside code-server's real extension host: 100 fault cycles with
+ * counts of what the host holds, and the host-side checks that a webview or a dismissed dialog
+ * cannot get past.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ShmemInspectorApi } from '../../../extension/main';
+import type { HexPanel } from '../../../extension/hex-panel';
+import type { Session } from '../../../extension/session';
+import { test } from '../runner/harness';
+
+const ID = 'shmem-tools.shmem-inspector';
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+async function api(): Promise<ShmemInspectorApi> {
+  const ext = vscode.extensions.getExtension<ShmemInspectorApi>(ID);
+  assert.ok(ext, `extension ${ID} is not installed`);
+  return ext.activate();
+}
+
+async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Child processes of this extension host (agents, and anything else we started). */
+function children(): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/status`, 'utf8').includes(`\nPPid:\t${process.pid}\n`);
+    } catch {
+      return false;
+    }
+  });
+}
+const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+/** Mappings of files under `dir` in this process: the host must never map a segment. */
+const mappingsOf = (dir: string): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(dir)).length;
+
+const FAULTS = ['truncate', 'delete', 'replace', 'sigkill', 'server'] as const;
+
+test('100 fault cycles in the extension host: each a disconnect with last bytes kept; no agent, fd or mapping left over', async () => {
+  const a = await api();
+  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-faults-'));
+  const counts: Record<string, number> = {};
+  let fds0 = 0;
+  const kids0 = children().length;
+  try {
+    for (let i = 0; i < 100; i++) {
+      // The baseline follows a first cycle: VS Code and libuv open some fds lazily, for good.
+      if (i === 1) fds0 = openFds();
+      const fault = FAULTS[i % FAULTS.length]!;
+      const fill = (i % 250) + 1;
+      let source: string;
+      let server: ReturnType<typeof spawn> | undefined;
+      const file = path.join(dir, `seg-${i}`);
+      if (fault === 'server') {
+        const socket = path.join(dir, `s-${i}.sock`);
+        server = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--size', '64K', '--vectors', '1'], { stdio: 'ignore' });
+        await eventually(() => fs.existsSync(socket), 'the ivshmem server', 15_000);
+        source = `unix:${socket}`;
+      } else {
+        fs.writeFileSync(file, Buffer.alloc(65536, fill));
+        source = file;
+      }
+      const session: Session = await a.manager.attach(source);
+      session.setViewport('fault-test', { offset: 0, length: 4096 });
+      const kept = await eventually(() => session.remote.lastBytes.get(0, 16), `cycle ${i}: the watched bytes`);
+      if (fault === 'truncate') fs.truncateSync(file, 100);
+      else if (fault === 'delete') fs.unlinkSync(file);
+      else if (fault === 'replace') {
+        fs.writeFileSync(`${file}.new`, Buffer.alloc(65536, 0xee));
+        fs.renameSync(`${file}.new`, file);
+      } else if (fault === 'sigkill') process.kill(session.remote.agentPid!, 'SIGKILL');
+      else server!.kill('SIGKILL');
+      await eventually(() => session.state === 'disconnected', `cycle ${i} (${fault}): the disconnect`, 15_000);
+      assert.ok(session.reason, `cycle ${i}: no reason given`);
+      assert.deepEqual([...session.remote.lastBytes.get(0, 16)!], [...kept], `cycle ${i}: the last bytes were not kept`);
+      await a.manager.detach(session);
+      if (server && server.exitCode === null && server.signalCode === null) await new Promise((r) => server!.once('exit', r));
+      counts[fault] = (counts[fault] ?? 0) + 1;
+    }
+    // Agents exit on their own schedule after close: allow them a moment.
+    await eventually(() => children().length <= kids0, `agents to exit (${children().length} children, ${kids0} before)`, 15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(openFds() <= fds0, `the extension host holds ${openFds()} fds after 100 cycles, ${fds0} after the first`);
+    assert.equal(mappingsOf(dir), 0, 'the extension host mapped a segment');
+    assert.deepEqual(counts, { truncate: 20, delete: 20, replace: 20, sigkill: 20, server: 20 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A hex panel whose posts to its webview are captured, and a way to play the webview's part. */
+function asWebview(panel: HexPanel): { posted: unknown[]; send: (m: unknown) => Promise<void> } {
+  const p = panel as unknown as { post: (m: unknown) => void; receive: (m: unknown) => Promise<void> };
+  const posted: unknown[] = [];
+  const original = p.post.bind(panel);
+  p.post = (m: unknown) => {
+    posted.push(m);
+    original(m);
+  };
+  return { posted, send: (m) => p.receive(m) };
+}
+
+test('a webview cannot write into a read-only session: the host refuses it, and malformed requests get an error reply', async () => {
+  const a = await api();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmem-host-webview-'));
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, Buffer.alloc(4096, 0x11));
+  try {
+    const session = await a.manager.attach(file);
+    const panel = a.manager.openPanel(session);
+    const webview = asWebview(panel);
+    // What a compromised webview could send: a well-formed write to a read-only session.
+    await webview.send({ type: 'request', id: 41, request: { type: 'write', offset: 0, bytes: new Uint8Array([0xde, 0xad]) } });
+    const reply = webview.posted.find((m) => (m as { id?: number }).id === 41) as { ok: boolean; error?: string };
+    assert.equal(reply?.ok, false, JSON.stringify(reply));
+    assert.match(reply.error!, /read-only/);
+    assert.deepEqual([...fs.readFileSync(file).subarray(0, 2)], [0x11, 0x11], 'the segment was written');
+    // Malformed: a write past the end, bytes that are not bytes, an unknown request.
+    await webview.send({ type: 'request', id: 42, request: { type: 'read', offset: 2 ** 60, length: 16 } });
+    await webview.send({ type: 'request', id: 43, request: { type: 'write', offset: 0, bytes: 'AAAA' } });
+    await webview.send({ type: 'request', id: 44, request: { type: 'exec', command: 'rm -rf /' } });
+    for (const id of [42, 43, 44]) {
+      const r = webview.posted.find((m) => (m as { id?: number }).id === id) as { ok: boolean; error?: string } | undefined;
+      assert.equal(r?.ok, false, `request ${id} got no error reply: ${JSON.stringify(r)}`);
+    }
+    assert.deepEqual([...fs.readFileSync(file).subarray(0, 2)], [0x11, 0x11]);
+    await a.manager.detach(session);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dismissing the Make Session Read-Write confirmation leaves the session read-only', async () => {
+  await api();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmem-host-confirm-'));
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, Buffer.alloc(4096, 0x22));
+  const window = vscode.window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
+  const original = window.showWarningMessage;
+  const asked: string[] = [];
+  try {
+    const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+    // The user presses Escape (the modal resolves with undefined).
+    window.showWarningMessage = async (message: unknown) => {
+      asked.push(String(message));
+      return undefined;
+    };
+    await vscode.commands.executeCommand('shmemInspector.makeReadWrite', session);
+    assert.equal(asked.length, 1, 'no confirmation was asked');
+    assert.match(asked[0]!, /read-write/);
+    assert.equal(session.remote.info.writable, false, 'the session became read-write without a yes');
+    await assert.rejects(session.remote.write(0, new Uint8Array([1])), /read-only/);
+    assert.equal(fs.readFileSync(file)[0], 0x22);
+    await vscode.commands.executeCommand('shmemInspector.detach', session);
+  } finally {
+    window.showWarningMessage = original;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a *.shmsnap that is a FIFO or a socket is refused by the snapshot editor at once, never opened', async () => {
+  const a = await api();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmem-host-notsnap-'));
+  const fifo = path.join(dir, 'pipe.shmsnap');
+  const socket = path.join(dir, 'server.shmsnap');
+  try {
+    await new Promise<void>((resolve, reject) => spawn('mkfifo', [fifo]).once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`mkfifo ${c}`)))));
+    const server = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--size', '64K'], { stdio: 'ignore' });
+    try {
+      await eventually(() => fs.existsSync(socket), 'the ivshmem server', 15_000);
+      const before = a.manager.sessions.length;
+      for (const target of [fifo, socket]) {
+        const started = Date.now();
+        await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(target), 'shmemInspector.snapshot').then(
+          () => undefined,
+          () => undefined,
+        );
+        assert.ok(Date.now() - started < 10_000, `${target} took ${Date.now() - started} ms to be refused`);
+        assert.equal(a.manager.sessions.length, before, `${target} was attached`);
+      }
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    } finally {
+      server.kill('SIGTERM');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
