@@ -43,13 +43,14 @@ export function ensureCodeServer() {
 /**
  * Starts code-server on 127.0.0.1:port with its own user-data and extensions folders (workspace
  * trust off, so extensions run at once) and the given folder open. Resolves when it listens.
+ * With `untrusted`, workspace trust is on and the folder opens in Restricted Mode, without a prompt.
  */
-export async function startCodeServer({ port, userDataDir, extensionsDir, folder, settings = {}, log = 'ignore', env = {} }) {
+export async function startCodeServer({ port, userDataDir, extensionsDir, folder, settings = {}, log = 'ignore', env = {}, untrusted = false }) {
   const entry = ensureCodeServer();
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'git.openRepositoryInParentFolders': 'never', 'git.enabled': false, 'workbench.tips.enabled': false, ...settings }, null, 2));
+  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ 'security.workspace.trust.enabled': untrusted, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'git.openRepositoryInParentFolders': 'never', 'git.enabled': false, 'workbench.tips.enabled': false, ...settings }, null, 2));
   mkdirSync(extensionsDir, { recursive: true });
-  const child = spawn(process.execPath, [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder], {
+  const child = spawn(process.execPath, [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', ...(untrusted ? [] : ['--disable-workspace-trust']), '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder], {
     stdio: ['ignore', log, log],
     env: { ...process.env, ...env },
   });

@@ -20,7 +20,7 @@ export function freePort(): Promise<number> {
 
 interface CodeServerModule {
   ensureCodeServer(): string;
-  startCodeServer(o: { port: number; userDataDir: string; extensionsDir: string; folder: string; settings?: Record<string, unknown>; log?: string; env?: Record<string, string> }): Promise<{ child: ChildProcess; url: string }>;
+  startCodeServer(o: { port: number; userDataDir: string; extensionsDir: string; folder: string; settings?: Record<string, unknown>; log?: string; env?: Record<string, string>; untrusted?: boolean }): Promise<{ child: ChildProcess; url: string }>;
 }
 
 export async function codeServerModule(): Promise<CodeServerModule> {
@@ -50,6 +50,8 @@ export async function openWorkbench(options: {
   vsix?: string;
   /** Leave the product out (the bench measures code-server's own baseline this way). */
   withoutProduct?: boolean;
+  /** Workspace trust on, the folder untrusted: VS Code's Restricted Mode. */
+  untrusted?: boolean;
 }): Promise<Workbench> {
   const { dir } = options;
   const extensionsDir = path.join(dir, 'extensions');
@@ -76,7 +78,7 @@ export async function openWorkbench(options: {
   if (options.settings) fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(options.settings, null, 2));
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'code-server.log'), 'a');
-  const server = await cs.startCodeServer({ port, userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string });
+  const server = await cs.startCodeServer({ port, userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string, untrusted: options.untrusted });
   let browser: Browser | undefined;
   let page: Page;
   try {

@@ -11,12 +11,14 @@ import { ROOT, eventually, tempDir } from '../helpers/temp';
  * browser (the extension host starts when a window connects), and waits for the suite files,
  * run inside that extension host, to report. Each in-host test becomes a subtest here.
  */
-async function runSuite(t: TestContext, files: string[], vsix?: string): Promise<void> {
+async function runSuite(t: TestContext, files: string[], vsix?: string, options: { untrusted?: boolean; settings?: (dir: string) => Record<string, unknown> } = {}): Promise<void> {
   const { dir, cleanup } = tempDir('shmem-inspect-host-');
   const results = path.join(dir, 'results.json');
   const workbench = await openWorkbench({
     dir,
     vsix,
+    untrusted: options.untrusted,
+    settings: options.settings?.(dir),
     env: { SHMEM_HOST_TEST_RESULTS: results, SHMEM_HOST_TEST_FILES: files.join(':') },
     extraExtensions: {
       'shmem-tools.shmem-inspector-test-runner-0.0.1': {
@@ -28,6 +30,8 @@ async function runSuite(t: TestContext, files: string[], vsix?: string): Promise
           main: './index.js',
           activationEvents: ['onStartupFinished'],
           extensionDependencies: ['shmem-tools.shmem-inspector'],
+          // The runner must run in Restricted Mode too (the product declares limited support).
+          capabilities: { untrustedWorkspaces: { supported: true } },
         },
         main: path.join(ROOT, 'out', 'test', 'host', 'runner', 'extension.js'),
       },
@@ -70,4 +74,16 @@ test('the packaged .vsix, installed with --install-extension, works the same', a
   assert.match(listing, /extension\/node_modules\/usocket\/build\/Release\/uwrap\.node/);
   assert.doesNotMatch(listing, /node-pre-gyp|obj\.target|\.ts\b/, 'the .vsix carries build leftovers or sources');
   await runSuite(t, [path.join(SUITE, 'sessions.host.js')], vsix);
+});
+
+test('in Restricted Mode (an untrusted folder), settings that name files and sockets are ignored', async (t) => {
+  await runSuite(t, [path.join(ROOT, 'out', 'test', 'host', 'restricted', 'untrusted.host.js')], undefined, {
+    untrusted: true,
+    // What a cloned repository could carry in .vscode/settings.json.
+    settings: (dir) => {
+      const target = path.join(dir, 'would-be-attached.bin');
+      fs.writeFileSync(target, Buffer.alloc(4096, 0x33));
+      return { 'shmemInspector.autoAttach': [target, 'unix:/tmp/no-such-socket'], 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') };
+    },
+  });
 });
