@@ -37,9 +37,7 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
 
   const attach = async (source: string, title: string): Promise<Session> =>
     vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
-      const session = await manager.attach(source, { token });
-      manager.openPanel(session);
-      return session;
+      return manager.attachAndShow(source, { token });
     });
 
   const register = (id: string, fn: (...args: unknown[]) => Promise<unknown>): void => {

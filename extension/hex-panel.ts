@@ -109,13 +109,21 @@ export class HexPanel implements vscode.Disposable {
       return;
     }
     switch (message.type) {
-      case 'ready':
+      case 'ready': {
         // Also after the webview was hidden and shown again (its page is rebuilt): it comes back
         // where it was, not where it started.
         this.ready = true;
+        const top = this.top ?? this.initialOffset;
+        // Changes posted while the first screen is read reach a page that is not ready yet and are
+        // dropped there: they are laid over the bytes read instead.
+        const during: { offset: number; bytes: Uint8Array }[] = [];
+        const stop = this.session.onChanges((c) => during.push(...c.changes));
+        const first = await this.firstScreen(top).finally(stop);
+        if (first) for (const c of during) overlay(first, c);
         queueMicrotask(() => this.postLayout());
-        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), top: this.top ?? this.initialOffset, cursor: this.top === undefined ? this.initialOffset : this.cursor });
+        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), top, cursor: this.top === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}) });
         return;
+      }
       case 'viewport': {
         const size = this.session.remote.info.size;
         const offset = Math.min(message.offset, size);
@@ -127,6 +135,22 @@ export class HexPanel implements vscode.Disposable {
       case 'request':
         await this.answer(message.id, message.request);
         return;
+    }
+  }
+
+  /**
+   * The pages around `top` (enough for a tall window), read before init so that the view draws its
+   * first rows without asking. Undefined when they cannot be read now: the view asks as usual.
+   */
+  private async firstScreen(top: number): Promise<{ offset: number; bytes: Uint8Array } | undefined> {
+    const size = this.session.remote.info.size;
+    const offset = Math.max(0, Math.floor(top / 4096) * 4096);
+    const length = Math.min(16384, size - offset);
+    if (length <= 0 || this.session.guest || this.session.state === 'disconnected') return undefined;
+    try {
+      return { offset, bytes: await this.session.remote.read(offset, length) };
+    } catch {
+      return undefined;
     }
   }
 
@@ -242,4 +266,11 @@ function describeType(t: FieldType): string {
   if (t.kind === 'primitive') return t.name;
   if (t.kind === 'struct') return t.name ?? 'struct';
   return `${t.kind}[${t.size}]`;
+}
+
+/** Copies the part of `change` that falls inside `into` over it. */
+function overlay(into: { offset: number; bytes: Uint8Array }, change: { offset: number; bytes: Uint8Array }): void {
+  const from = Math.max(into.offset, change.offset);
+  const to = Math.min(into.offset + into.bytes.length, change.offset + change.bytes.length);
+  if (from < to) into.bytes.set(change.bytes.subarray(from - change.offset, to - change.offset), from - into.offset);
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { RemoteSession } from '../agent/remote-session';
-import { HexPanel, VIEW_TYPE } from './hex-panel';
+import { HexPanel, VIEW_TYPE, panelTitle } from './hex-panel';
 import type { Log } from './log';
 import { Session } from './session';
 import { tickIntervalMs } from './settings';
@@ -41,6 +41,29 @@ export class SessionManager implements vscode.Disposable {
     await this.applyDefaultLayout(session);
     this.changed.fire();
     return session;
+  }
+
+  /**
+   * Attaches and shows a hex view. The panel is created first: VS Code takes most of a second to
+   * ready a webview, and that overlaps the agent's start instead of following it. A panel the user
+   * closed meanwhile is not brought back; a failed attach closes it.
+   */
+  async attachAndShow(source: string, options: { token?: vscode.CancellationToken } = {}): Promise<Session> {
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, panelTitle(source), vscode.ViewColumn.Active, { enableScripts: false, localResourceRoots: [] });
+    // A static page (no script, nothing loaded) so that VS Code readies the webview now.
+    panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head><body><p>Attaching…</p></body></html>`;
+    let closed = false;
+    const watch = panel.onDidDispose(() => (closed = true));
+    try {
+      const session = await this.attach(source, options);
+      if (!closed) this.openPanel(session, 0, panel);
+      return session;
+    } catch (err) {
+      panel.dispose();
+      throw err;
+    } finally {
+      watch.dispose();
+    }
   }
 
   /**

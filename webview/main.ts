@@ -47,9 +47,10 @@ class App {
 
   constructor(private readonly root: HTMLElement) {}
 
-  init(session: SessionView, settings: ViewSettings, top: number, cursor: number): void {
+  init(session: SessionView, settings: ViewSettings, top: number, cursor: number, first?: { offset: number; bytes: Uint8Array }): void {
     this.session = session;
     this.cache = new PageCache(session.size);
+    if (first) this.cache.store(first.offset, first.bytes);
     this.view = new HexView(this.cache, settings.bytesPerRow, {
       onViewport: (o, l, c) => this.viewport(o, l, c),
       onMissing: (ranges) => this.fetch(ranges),
@@ -274,7 +275,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   if (channel.receive(m)) return;
   switch (m.type) {
     case 'init':
-      app.init(m.session, m.settings, m.top, m.cursor);
+      app.init(m.session, m.settings, m.top, m.cursor, m.first);
       ready = true;
       break;
     case 'session':

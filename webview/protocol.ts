@@ -51,7 +51,8 @@ export type WebviewMessage =
 
 export type HostMessage =
   /** top: the first offset on screen; cursor: where the cursor is (a view comes back as it was). */
-  | { type: 'init'; session: SessionView; settings: ViewSettings; top: number; cursor: number }
+  /** `first`: the bytes around `top`, read before init, so the first rows need no round trip. */
+  | { type: 'init'; session: SessionView; settings: ViewSettings; top: number; cursor: number; first?: { offset: number; bytes: Uint8Array } }
   | { type: 'session'; session: SessionView }
   | { type: 'settings'; settings: ViewSettings }
   | { type: 'changes'; time: number; changes: { offset: number; bytes: Uint8Array }[] }
