@@ -40,6 +40,8 @@ export class HexPanel implements vscode.Disposable {
   cursor = 0;
   /** The first offset the webview last showed; undefined until it reported one. */
   private top: number | undefined;
+  /** The bytes the webview last showed. */
+  private viewport: { offset: number; length: number } | undefined;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -63,6 +65,14 @@ export class HexPanel implements vscode.Disposable {
     );
     this.unsubscribe.push(
       session.onChanges((c) => this.post({ type: 'changes', time: c.time, changes: c.changes })),
+      session.onFresh((offset, bytes) => {
+        // Only what this view shows (the session also watches other views and layout regions).
+        const view = this.viewport;
+        if (!this.ready || !view) return;
+        const from = Math.max(offset, view.offset);
+        const to = Math.min(offset + bytes.length, view.offset + view.length);
+        if (from < to) this.post({ type: 'fresh', offset: from, bytes: bytes.slice(from - offset, to - offset) });
+      }),
       session.onState(() => {
         this.post({ type: 'session', session: session.view() });
         this.postLayout();
@@ -129,7 +139,8 @@ export class HexPanel implements vscode.Disposable {
         const offset = Math.min(message.offset, size);
         this.cursor = Math.min(message.cursor, Math.max(0, size - 1));
         this.top = offset;
-        this.session.setViewport(this.key, { offset, length: Math.min(message.length, size - offset) });
+        this.viewport = { offset, length: Math.min(message.length, size - offset) };
+        this.session.setViewport(this.key, this.viewport);
         return;
       }
       case 'request':

@@ -45,7 +45,7 @@ export class Session {
   layout: Layout | undefined;
   layoutSource: string | undefined;
   private readonly viewports = new Map<string, Range>();
-  private readonly listeners = { changes: new Set<(c: SessionChanges) => void>(), state: new Set<() => void>() };
+  private readonly listeners = { changes: new Set<(c: SessionChanges) => void>(), state: new Set<() => void>(), fresh: new Set<(offset: number, bytes: Uint8Array) => void>() };
   private unsubscribe: (() => void)[] = [];
   private watchChain: Promise<void> = Promise.resolve();
   private watchDirty = false;
@@ -118,6 +118,15 @@ export class Session {
   onChanges(listener: (c: SessionChanges) => void): () => void {
     this.listeners.changes.add(listener);
     return () => this.listeners.changes.delete(listener);
+  }
+
+  /**
+   * Fresh bytes of the watched ranges, read when the watch (re)started: a view keeps pages it
+   * scrolled away from, and nothing watched them meanwhile.
+   */
+  onFresh(listener: (offset: number, bytes: Uint8Array) => void): () => void {
+    this.listeners.fresh.add(listener);
+    return () => this.listeners.fresh.delete(listener);
   }
 
   onState(listener: () => void): () => void {
@@ -224,7 +233,12 @@ export class Session {
       const ranges = [...this.viewports.values()].slice(0, 64);
       try {
         if (this.state !== 'live' || this.guest || ranges.length === 0) await this.remote.unwatch();
-        else await this.remote.watch(ranges, this.tickMs(), Math.max(this.tickMs(), IDLE_TICK_MS));
+        else {
+          const baseline = await this.remote.watch(ranges, this.tickMs(), Math.max(this.tickMs(), IDLE_TICK_MS));
+          ranges.forEach((r, i) => {
+            for (const l of [...this.listeners.fresh]) l(r.offset, baseline[i]!);
+          });
+        }
       } catch {
         // A disconnect is reported through onDisconnected; nothing else to do here.
       }

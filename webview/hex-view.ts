@@ -24,6 +24,29 @@ export function formatOffset(offset: number): string {
   return offset.toString(16).padStart(8, '0');
 }
 
+/** One byte's two cells (hex and ASCII) and what they show now. */
+interface Cell {
+  h: HTMLElement;
+  a: HTMLElement;
+  hText: Text;
+  aText: Text;
+  at: number;
+  text: string;
+  cls: string;
+  heat: string;
+  band: string;
+  selected: boolean;
+  cursor: boolean;
+}
+
+interface Row {
+  row: HTMLElement;
+  offset: HTMLElement;
+  cells: Cell[];
+  /** The offset the row shows now (-2: not drawn yet). */
+  base: number;
+}
+
 /**
  * The hex grid: offset, hex and ASCII columns over the whole segment, drawn only for the rows on
  * screen from a fixed pool of row elements, with its own scrollbar (a browser's scroll height is
@@ -36,11 +59,11 @@ export class HexView {
   private readonly track: HTMLElement;
   private readonly thumb: HTMLElement;
   /**
-   * The row pool; `drawn` holds, per row and per byte, what its cells show now, so that a draw
-   * touches only the cells whose content changed (a full redraw of ~1,300 cells costs 25-90 ms on a
-   * 2-core machine, most of the write-to-screen budget).
+   * The row pool, with what each cell shows now, property by property, so that a draw writes only
+   * what changed: writing every property of ~1,300 cells cost 25-90 ms per draw on a 2-core
+   * machine, most of the write-to-screen budget. Texts are changed through their Text nodes.
    */
-  private rows: { row: HTMLElement; offset: HTMLElement; hex: HTMLElement[]; ascii: HTMLElement[]; drawn: string[]; rowKey: string }[] = [];
+  private rows: Row[] = [];
   private topRow = 0;
   cursor = 0;
   private anchor = 0;
@@ -101,7 +124,7 @@ export class HexView {
   /** Rebuilds the row pool for the current height and row width. */
   layout(): void {
     const wanted = this.visibleRows + 1;
-    if (this.rows.length !== wanted || this.rows[0]?.hex.length !== this.bytesPerRow) {
+    if (this.rows.length !== wanted || this.rows[0]?.cells.length !== this.bytesPerRow) {
       this.rowsEl.replaceChildren();
       this.rows = [];
       for (let r = 0; r < wanted; r++) {
@@ -115,23 +138,25 @@ export class HexView {
         hexBox.className = 'hex';
         const asciiBox = document.createElement('span');
         asciiBox.className = 'ascii';
-        const hex: HTMLElement[] = [];
-        const ascii: HTMLElement[] = [];
+        const cells: Cell[] = [];
         for (let i = 0; i < this.bytesPerRow; i++) {
           const h = document.createElement('span');
           h.className = 'b';
           h.setAttribute('role', 'gridcell');
+          const hText = document.createTextNode('');
+          h.append(hText);
           hexBox.append(h);
-          hex.push(h);
           const a = document.createElement('span');
           a.className = 'c';
           a.setAttribute('aria-hidden', 'true');
+          const aText = document.createTextNode('');
+          a.append(aText);
           asciiBox.append(a);
-          ascii.push(a);
+          cells.push({ h, a, hText, aText, at: -1, text: '', cls: 'b', heat: '', band: '', selected: false, cursor: false });
         }
         row.append(offset, hexBox, asciiBox);
         this.rowsEl.append(row);
-        this.rows.push({ row, offset, hex, ascii, drawn: new Array<string>(this.bytesPerRow).fill(''), rowKey: '' });
+        this.rows.push({ row, offset, cells, base: -2 });
       }
     }
     this.rowsEl.setAttribute('aria-rowcount', String(this.totalRows));
@@ -189,66 +214,77 @@ export class HexView {
     const sel = this.selection;
     for (let r = 0; r < this.rows.length; r++) {
       const line = this.rows[r]!;
-      const { row, offset, hex, ascii, drawn } = line;
       const rowIndex = this.topRow + r;
       const base = rowIndex * this.bytesPerRow;
-      const rowKey = base >= this.size ? 'hidden' : String(base);
-      if (rowKey !== line.rowKey) {
-        line.rowKey = rowKey;
-        row.hidden = base >= this.size;
-        if (!row.hidden) {
-          row.setAttribute('aria-rowindex', String(rowIndex + 1));
-          offset.textContent = formatOffset(base);
+      if (base !== line.base) {
+        line.base = base;
+        line.row.hidden = base >= this.size;
+        if (!line.row.hidden) {
+          line.row.setAttribute('aria-rowindex', String(rowIndex + 1));
+          line.offset.textContent = formatOffset(base);
         }
       }
-      if (row.hidden) continue;
+      if (line.row.hidden) continue;
       for (let i = 0; i < this.bytesPerRow; i++) {
+        const cell = line.cells[i]!;
         const at = base + i;
-        const h = hex[i]!;
-        const a = ascii[i]!;
-        if (at >= this.size) {
-          if (drawn[i] === 'past') continue;
-          drawn[i] = 'past';
-          h.textContent = '  ';
-          a.textContent = ' ';
-          h.className = 'b past';
-          a.className = 'c past';
-          h.removeAttribute('id');
-          continue;
-        }
-        const b = this.cache.byte(at);
-        const text = b === undefined ? '··' : at === this.cursor && this.pendingNibble !== undefined ? `${HEX[this.pendingNibble]}_` : hex2(b);
-        let cls = 'b';
-        const selected = at >= sel.offset && at < sel.offset + sel.length;
+        const past = at >= this.size;
+        const b = past ? undefined : this.cache.byte(at);
+        const text = past ? '  ' : b === undefined ? '··' : at === this.cursor && this.pendingNibble !== undefined ? `${HEX[this.pendingNibble]}_` : hex2(b);
+        const selected = !past && at >= sel.offset && at < sel.offset + sel.length;
+        const cursor = !past && at === this.cursor;
+        const changed = past ? undefined : this.cache.changedAt.get(at);
+        const band = past ? undefined : this.bandAt(at);
+        let cls = past ? 'b past' : 'b';
         if (selected) cls += ' selected';
-        if (at === this.cursor) cls += ' cursor';
-        const changed = this.cache.changedAt.get(at);
+        if (cursor) cls += ' cursor';
         if (changed !== undefined) cls += ' changed';
-        const band = this.bandAt(at);
         if (band) cls += ' band';
         // The highlight fades with the byte's age; the next draws (below) carry it on.
         const heat = changed === undefined ? '' : this.fadeMs > 0 ? Math.max(0, 1 - (now - changed) / this.fadeMs).toFixed(2) : '0';
-        const key = `${at}|${text}|${cls}|${heat}|${band ? (band.color ?? '-') : ''}`;
-        if (drawn[i] === key) continue;
-        drawn[i] = key;
-        h.textContent = text;
-        a.textContent = b === undefined ? '·' : b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
-        if (band) {
-          h.style.setProperty('--band', band.color ?? 'var(--vscode-editorInfo-foreground)');
-          a.style.setProperty('--band', band.color ?? 'var(--vscode-editorInfo-foreground)');
+        const bandColor = band ? (band.color ?? 'var(--vscode-editorInfo-foreground)') : '';
+        const { h, a } = cell;
+        if (cell.at !== at) {
+          cell.at = at;
+          h.dataset.offset = String(at);
+          a.dataset.offset = String(at);
         }
-        h.className = cls;
-        a.className = cls.replace(/^b/, 'c');
-        h.dataset.offset = String(at);
-        a.dataset.offset = String(at);
-        if (heat !== '') {
+        if (cell.text !== text) {
+          cell.text = text;
+          cell.hText.nodeValue = text;
+          cell.aText.nodeValue = past ? ' ' : b === undefined ? '·' : b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
+        }
+        if (cell.cls !== cls) {
+          cell.cls = cls;
+          h.className = cls;
+          a.className = cls.replace(/^b/, 'c');
+        }
+        if (cell.heat !== heat && heat !== '') {
           h.style.setProperty('--heat', heat);
           a.style.setProperty('--heat', heat);
         }
-        h.setAttribute('aria-label', `offset 0x${at.toString(16)}: ${b === undefined ? 'loading' : `0x${hex2(b)}`}`);
-        h.setAttribute('aria-selected', String(selected));
-        if (at === this.cursor) h.id = 'cursor-cell';
-        else h.removeAttribute('id');
+        cell.heat = heat;
+        if (cell.band !== bandColor && bandColor !== '') {
+          h.style.setProperty('--band', bandColor);
+          a.style.setProperty('--band', bandColor);
+        }
+        cell.band = bandColor;
+        if (cell.selected !== selected) {
+          cell.selected = selected;
+          if (selected) h.setAttribute('aria-selected', 'true');
+          else h.removeAttribute('aria-selected');
+        }
+        // Only the active cell carries an id and a spoken label (the grid points at it with
+        // aria-activedescendant); a label on every cell was a thousand writes per draw.
+        const label = cursor ? `offset 0x${at.toString(16)}: ${b === undefined ? 'loading' : `0x${hex2(b)}`}` : '';
+        if (cursor) {
+          h.id = 'cursor-cell';
+          if (h.getAttribute('aria-label') !== label) h.setAttribute('aria-label', label);
+        } else if (cell.cursor) {
+          h.removeAttribute('id');
+          h.removeAttribute('aria-label');
+        }
+        cell.cursor = cursor;
       }
     }
     if (!this.firstBytesMarked && length > 0 && this.cache.byte(first) !== undefined) {

@@ -194,6 +194,12 @@ class App {
     this.showInspector();
   }
 
+  fresh(offset: number, bytes: Uint8Array): void {
+    this.cache.refresh(offset, bytes);
+    this.view.draw();
+    this.showInspector();
+  }
+
   goto(offset: number, length = 1): void {
     this.view.goto(offset, length);
   }
@@ -286,6 +292,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'changes':
       if (ready) app.changes(m.changes);
+      break;
+    case 'fresh':
+      if (ready) app.fresh(m.offset, m.bytes);
       break;
     case 'goto':
       if (ready) app.goto(m.offset, m.length);

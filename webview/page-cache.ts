@@ -87,6 +87,15 @@ export class PageCache {
     }
   }
 
+  /** Overwrites the bytes of pages that are here with current ones, without highlighting them. */
+  refresh(offset: number, bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const at = offset + i;
+      const page = this.pages.get(Math.floor(at / PAGE));
+      if (page) page[at % PAGE] = bytes[i]!;
+    }
+  }
+
   /** Forgets highlights older than fadeMs. */
   prune(now: number, fadeMs: number): void {
     for (const [offset, t] of this.changedAt) if (now - t > fadeMs) this.changedAt.delete(offset);

@@ -51,6 +51,8 @@ export type WebviewMessage =
 
 export type HostMessage =
   /** top: the first offset on screen; cursor: where the cursor is (a view comes back as it was). */
+  /** Current bytes of what the view shows (not changes: nothing is highlighted). */
+  | { type: 'fresh'; offset: number; bytes: Uint8Array }
   /** `first`: the bytes around `top`, read before init, so the first rows need no round trip. */
   | { type: 'init'; session: SessionView; settings: ViewSettings; top: number; cursor: number; first?: { offset: number; bytes: Uint8Array } }
   | { type: 'session'; session: SessionView }

@@ -88,3 +88,14 @@ test('the host refuses malformed webview messages, naming the field', () => {
   ];
   for (const [m, reason] of bad) assert.throws(() => parseWebviewMessage(m), (e: unknown) => e instanceof WebviewMessageError && reason.test(e.message), JSON.stringify(m));
 });
+
+test('page cache: fresh bytes overwrite pages that are here, highlight nothing, and add no page', () => {
+  const cache = new PageCache(3 * 4096);
+  cache.store(0, new Uint8Array(4096).fill(1));
+  cache.refresh(4090, new Uint8Array(12).fill(9)); // 6 bytes in page 0, 6 in page 1 (not here)
+  assert.equal(cache.byte(4089), 1);
+  assert.equal(cache.byte(4090), 9);
+  assert.equal(cache.byte(4095), 9);
+  assert.equal(cache.byte(4096), undefined, 'a page was added');
+  assert.equal(cache.changedAt.size, 0, 'fresh bytes were highlighted as changes');
+});
