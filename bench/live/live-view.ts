@@ -201,7 +201,12 @@ class Bench {
     }, file), 60_000);
   }
 
-  readonly firstRowParts: { attachedMs: number; pageStartMs: number }[] = [];
+  /**
+   * Where the time to first rows goes: the command until the session is attached (our agent, while
+   * VS Code creates the webview), until the page's navigation starts, until its HTML is requested
+   * (VS Code's webview host), and from the HTML to the first bytes drawn (our page).
+   */
+  readonly firstRowParts: { attachedMs: number; pageStartMs: number; htmlRequestedMs: number; htmlToFirstBytesMs: number }[] = [];
 
   async attachAndTime(file: string): Promise<{ ms: number; frame: Frame }> {
     const { startedAt, finishedAt } = await this.command('shmemInspector.attachFile', file);
@@ -219,11 +224,16 @@ class Bench {
       await sleep(20);
     }
     const origin = await frame.evaluate(() => performance.timeOrigin);
-    if (process.env.BENCH_DEBUG) {
-      const entries = await frame.evaluate(() => performance.getEntries().map((e) => ({ name: e.name.slice(-60), type: e.entryType, start: Math.round(e.startTime), dur: Math.round(e.duration), ...(e.entryType === 'navigation' ? { dcl: Math.round((e as PerformanceNavigationTiming).domContentLoadedEventEnd), resp: Math.round((e as PerformanceNavigationTiming).responseEnd), req: Math.round((e as PerformanceNavigationTiming).requestStart) } : {}) })));
-      console.log(JSON.stringify({ startedAt, finishedAt, origin, firstRowsAt, entries }, null, 1));
-    }
-    this.firstRowParts.push({ attachedMs: finishedAt - startedAt, pageStartMs: origin - startedAt });
+    const nav = await frame.evaluate(() => {
+      const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+      return n ? { requestStart: n.requestStart, responseEnd: n.responseEnd } : undefined;
+    });
+    this.firstRowParts.push({
+      attachedMs: finishedAt - startedAt,
+      pageStartMs: Math.round(origin - startedAt),
+      htmlRequestedMs: Math.round(origin + (nav?.requestStart ?? 0) - startedAt),
+      htmlToFirstBytesMs: Math.round(firstRowsAt - (origin + (nav?.responseEnd ?? 0))),
+    });
     await frame.evaluate(recorder);
     await frame.evaluate(() => ((window as unknown as { __bench: { used: boolean } }).__bench.used = true));
     return { ms: firstRowsAt - startedAt, frame };
@@ -328,7 +338,7 @@ async function main(): Promise<void> {
       firstRows.push(r.ms);
       bigFrame = r.frame;
     }
-    figures.firstRows = { segment: '1 GiB', runsMs: firstRows.map(Math.round), medianMs: Math.round(median(firstRows)), firstAttachOfTheRunMs: Math.round(warm.ms), targetMs: 300, parts: bench.firstRowParts.slice(-5).map((p) => ({ attachedMs: p.attachedMs, pageStartMs: Math.round(p.pageStartMs) })) };
+    figures.firstRows = { segment: '1 GiB', runsMs: firstRows.map(Math.round), medianMs: Math.round(median(firstRows)), firstAttachOfTheRunMs: Math.round(warm.ms), targetMs: 300, parts: bench.firstRowParts.slice(-5), firstAttachParts: bench.firstRowParts[0] };
 
     // Go to Offset: the last byte first, then 9 scattered offsets (cold pages each).
     const gotos: number[] = [];
@@ -359,18 +369,6 @@ async function main(): Promise<void> {
     const liveRun = await bench.attachAndTime(live);
     const liveAgent = agentsOf(hostPid).find((p) => !liveBefore.has(p))!;
     const frame = liveRun.frame;
-    if (process.env.BENCH_DEBUG) {
-      const raf = await frame.evaluate(() => new Promise<number[]>((resolve) => {
-        const times: number[] = [];
-        const f = (t: number): void => {
-          times.push(t);
-          if (times.length === 31) resolve(times.slice(1).map((x, i) => Math.round(x - times[i]!)));
-          else requestAnimationFrame(f);
-        };
-        requestAnimationFrame(f);
-      }));
-      console.log('rAF intervals in the webview:', raf.join(' '));
-    }
     const writer = startWriter(live);
     const latencies: number[] = [];
     const quiet: number[] = [];
@@ -408,7 +406,6 @@ async function main(): Promise<void> {
     } finally {
       writer.stop();
     }
-    if (process.env.BENCH_DEBUG) console.log('draws [wait, duration]:', JSON.stringify(await frame.evaluate(() => (window as unknown as { __drawTimes: unknown[] }).__drawTimes.slice(-40))));
     figures.latency = { writes: latencies.length, tickMs: DEFAULT_TICK, medianMs: median(latencies), p95Ms: quantile(latencies, 0.95), maxMs: Math.max(...latencies), minMs: Math.min(...latencies), targetMedianMs: 40, targetP95Ms: 80, medianParts: { writeToTickMs: median(parts.detect), tickToPageMs: median(parts.deliver), pageToCellMs: median(parts.draw) } };
     figures.latencyAfterQuiet = { writes: quiet.length, quietMs: 2500, idleTickMs: 100, medianMs: median(quiet), p95Ms: quantile(quiet, 0.95), maxMs: Math.max(...quiet) };
 
@@ -468,6 +465,10 @@ function print(f: Record<string, unknown>): void {
   console.log(`| agent memory: 16 MiB segment vs 16 GiB sparse segment (after Go to the end) | ${m.agentRssMiB16MiB} MiB vs ${m.agentRssMiB16GiBSparse} MiB | independent of size | ${mark(m.agentRssMiB16GiBSparse! <= m.agentRssMiB16MiB! * 1.2 + 5)} |`);
   const r = g.firstRows!;
   console.log(`| Attach 1 GiB segment → first rows, median of 5 (runs ${(r.runsMs as unknown as number[]).join(', ')} ms) | ${r.medianMs} ms | < 300 ms | ${mark(r.medianMs! < 300)} |`);
+  const parts = (f.firstRows as { parts: Record<string, number>[]; firstAttachParts: Record<string, number> }).parts;
+  const mid = (k: string): number => median(parts.map((p) => p[k]!));
+  console.log(`| of which: agent attached / webview page started / its HTML requested (VS Code's webview host) / HTML → first bytes drawn (our page), medians | ${mid('attachedMs')} / ${mid('pageStartMs')} / ${mid('htmlRequestedMs')} / ${mid('htmlToFirstBytesMs')} ms | | |`);
+  console.log(`| the first view of a window (its HTML requested at ${(f.firstRows as { firstAttachParts: Record<string, number> }).firstAttachParts.htmlRequestedMs} ms) | ${r.firstAttachOfTheRunMs} ms | < 300 ms | ${mark(r.firstAttachOfTheRunMs! < 300)} |`);
   const t = g.goTo!;
   console.log(`| Go to Offset → last page of 1 GiB (9 more: median ${t.medianMs} ms, max ${t.maxMs} ms) | ${t.lastPageMs} ms | < 100 ms | ${mark(t.lastPageMs! < 100)} |`);
 }
