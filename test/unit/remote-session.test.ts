@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { CancelledError, InputError, SourceLostError } from '../../core/errors';
 import { RemoteSession } from '../../agent/remote-session';
 import { eventually, seededBytes, tempDir } from '../helpers/temp';
@@ -143,4 +144,36 @@ test('close stops the agent process', async (t) => {
   await session.close();
   await eventually(() => !alive(pid), 5000, 'the agent to exit');
   assert.equal(session.state, 'closed');
+});
+
+test('an agent whose parent dies (SIGKILL, no goodbye) exits on its own', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, Buffer.alloc(1 << 20, 3));
+  // A parent that attaches, starts watching, prints its agent's pid, and then is killed.
+  const script = `
+    const { RemoteSession } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'agent', 'remote-session.js'))});
+    RemoteSession.attach(process.argv[1]).then(async (s) => {
+      await s.watch([{ offset: 0, length: 4096 }], 10);
+      console.log(s.agentPid);
+    });
+    setInterval(() => {}, 1000);`;
+  const parent = spawn(process.execPath, ['-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const agentPid = await new Promise<number>((resolve, reject) => {
+    parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    parent.once('exit', (c) => reject(new Error(`the parent exited first (${c})`)));
+  });
+  assert.ok(agentPid > 0);
+  process.kill(agentPid, 0); // alive
+  parent.kill('SIGKILL');
+  const gone = (): boolean => {
+    try {
+      process.kill(agentPid, 0);
+      return fs.readFileSync(`/proc/${agentPid}/status`, 'utf8').includes('State:\tZ');
+    } catch {
+      return true;
+    }
+  };
+  await eventually(gone, 5000, 'the orphaned agent to exit');
 });

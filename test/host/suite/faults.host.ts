@@ -114,7 +114,7 @@ function asWebview(panel: HexPanel): { posted: unknown[]; send: (m: unknown) => 
   return { posted, send: (m) => p.receive(m) };
 }
 
-test('a webview cannot write into a read-only session: the host refuses it, and malformed requests get an error reply', async () => {
+test('a webview page gets a strict CSP and only our files; it cannot write into a read-only session (refused host-side); malformed requests get an error reply', async () => {
   const a = await api();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmem-host-webview-'));
   const file = path.join(dir, 'seg');
@@ -122,6 +122,24 @@ test('a webview cannot write into a read-only session: the host refuses it, and 
   try {
     const session = await a.manager.attach(file);
     const panel = a.manager.openPanel(session);
+    // The page may run our one script and nothing else, and load only our files.
+    const html = panel.panel.webview.html;
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    assert.match(csp, /^default-src 'none';/);
+    assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]{16,}'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    // Sources other than 'none', the nonce and VS Code's own resource origin (webview.cspSource): none.
+    const others = csp.split(';').flatMap((d) => d.trim().split(/\s+/).slice(1)).filter((src) => src !== "'none'" && !src.startsWith("'nonce-") && !panel.panel.webview.cspSource.split(' ').includes(src));
+    assert.deepEqual(others, []);
+    const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
+    assert.equal((html.match(/<script /g) ?? []).length, 1);
+    assert.ok(html.includes(`<script nonce="${nonce}"`), 'the script does not carry the nonce');
+    const home = vscode.extensions.getExtension(ID)!.extensionUri.fsPath;
+    const roots = (panel.panel.webview.options.localResourceRoots ?? []).map((u) => path.relative(home, u.fsPath)).sort();
+    assert.deepEqual(roots, ['dist/webview', 'media']);
+    const other = a.manager.openPanel(await a.manager.attach(file));
+    assert.notEqual(/'nonce-([^']+)'/.exec(other.panel.webview.html)?.[1], nonce, 'two panels share a nonce');
+    await a.manager.detach(other.session);
     const webview = asWebview(panel);
     // What a compromised webview could send: a well-formed write to a read-only session.
     await webview.send({ type: 'request', id: 41, request: { type: 'write', offset: 0, bytes: new Uint8Array([0xde, 0xad]) } });
