@@ -113,3 +113,5 @@ export const MIN_INTERVAL_MS = 5;
 export const MAX_INTERVAL_MS = 3_600_000;
 /** A watch with an idle interval slows down after this long without a change. */
 export const IDLE_AFTER_MS = 2_000;
+/** The idle interval the extension's live views ask for. */
+export const VIEW_IDLE_INTERVAL_MS = 100;

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { setWebviewPage } from './webview-page';
 import { errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { RemoteSession } from '../agent/remote-session';
@@ -31,8 +31,7 @@ export class DiffPanel implements vscode.Disposable {
     private readonly log: Log,
     extensionUri: vscode.Uri,
   ) {
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.webview.html = html(panel.webview, extensionUri);
+    setWebviewPage(panel.webview, extensionUri, { script: 'diff.js', style: 'diff.css', title: 'Shared Memory diff' });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -143,24 +142,4 @@ export class DiffPanel implements vscode.Disposable {
     for (const s of this.owned) void s.close();
     this.panel.dispose();
   }
-}
-
-function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'diff.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'diff.css'));
-  const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<link rel="stylesheet" href="${style}">
-<title>Shared Memory diff</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { setWebviewPage } from './webview-page';
 import { InputError, errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { parseWebviewMessage, type HostMessage, type WebviewMessage, type WebviewRequest, type WebviewReplies } from '../webview/protocol';
@@ -38,24 +38,20 @@ export class HexPanel implements vscode.Disposable {
   private disposed = false;
   private ready = false;
   cursor = 0;
-  /** The first offset the webview last showed; undefined until it reported one. */
-  private top: number | undefined;
-  /** The bytes the webview last showed. */
+  /** The bytes the webview last showed; undefined until it reported them. */
   private viewport: { offset: number; length: number } | undefined;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     readonly session: Session,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly log: Log,
     private initialOffset: number,
     private readonly onDispose: (panel: HexPanel) => void,
   ) {
-    const roots = [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
-    panel.webview.options = { enableScripts: true, localResourceRoots: roots };
     panel.title = panelTitle(session.remote.source);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
-    panel.webview.html = this.html();
+    setWebviewPage(panel.webview, extensionUri, { script: 'main.js', style: 'hex.css', title: 'Shared Memory', images: true });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -85,7 +81,7 @@ export class HexPanel implements vscode.Disposable {
     if (this.ready) this.post({ type: 'goto', offset, length });
     else {
       this.initialOffset = offset;
-      this.top = undefined;
+      this.viewport = undefined;
     }
   }
 
@@ -123,7 +119,7 @@ export class HexPanel implements vscode.Disposable {
         // Also after the webview was hidden and shown again (its page is rebuilt): it comes back
         // where it was, not where it started.
         this.ready = true;
-        const top = this.top ?? this.initialOffset;
+        const top = this.viewport?.offset ?? this.initialOffset;
         // Changes posted while the first screen is read reach a page that is not ready yet and are
         // dropped there: they are laid over the bytes read instead.
         const during: { offset: number; bytes: Uint8Array }[] = [];
@@ -131,14 +127,13 @@ export class HexPanel implements vscode.Disposable {
         const first = await this.firstScreen(top).finally(stop);
         if (first) for (const c of during) overlay(first, c);
         queueMicrotask(() => this.postLayout());
-        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), top, cursor: this.top === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}) });
+        this.post({ type: 'init', session: this.session.view(), settings: viewSettings(), top, cursor: this.viewport === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}) });
         return;
       }
       case 'viewport': {
         const size = this.session.remote.info.size;
         const offset = Math.min(message.offset, size);
         this.cursor = Math.min(message.cursor, Math.max(0, size - 1));
-        this.top = offset;
         this.viewport = { offset, length: Math.min(message.length, size - offset) };
         this.session.setViewport(this.key, this.viewport);
         return;
@@ -236,29 +231,6 @@ export class HexPanel implements vscode.Disposable {
         return { label: `${node.path} (${describeType(node.field.type)}) @0x${node.offset.toString(16)}${bytes ? ` = ${formatValue(node.field, bytes)}` : ''}` };
       }
     }
-  }
-
-  private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'main.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'hex.css'));
-    const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `img-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-    // No data in this HTML: the webview builds its content from messages, with textContent.
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Shared Memory</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
   }
 
   dispose(): void {

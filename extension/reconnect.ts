@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { setWebviewPage } from './webview-page';
 import { InputError, SourceLostError } from '../core/errors';
 import { fieldVerdicts, plan, type Role, type RolePlan } from '../core/reconnect/roles';
 import { threeWay, type ThreeWayResult } from '../core/reconnect/three-way';
@@ -95,14 +95,9 @@ export class ReportPanel implements vscode.Disposable {
     private readonly log: Log,
     extensionUri: vscode.Uri,
   ) {
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    const nonce = randomBytes(16).toString('base64');
-    const w = panel.webview;
-    const script = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'report.js'));
-    const style = w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'report.css'));
-    w.html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${w.cspSource}; font-src ${w.cspSource}; script-src 'nonce-${nonce}'"><link rel="stylesheet" href="${style}"><title>Reconnect</title></head><body><div id="app"></div><script nonce="${nonce}" src="${script}"></script></body></html>`;
+    setWebviewPage(panel.webview, extensionUri, { script: 'report.js', style: 'report.css', title: 'Reconnect' });
     this.disposables.push(
-      w.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
     );
   }

@@ -4,6 +4,7 @@ import { HexPanel, VIEW_TYPE, panelTitle } from './hex-panel';
 import type { Log } from './log';
 import { Session } from './session';
 import { tickIntervalMs } from './settings';
+import { setPlaceholderPage } from './webview-page';
 import { fromText, loadLayout } from './layouts';
 import * as path from 'node:path';
 
@@ -49,9 +50,9 @@ export class SessionManager implements vscode.Disposable {
    * closed meanwhile is not brought back; a failed attach closes it.
    */
   async attachAndShow(source: string, options: { token?: vscode.CancellationToken } = {}): Promise<Session> {
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, panelTitle(source), vscode.ViewColumn.Active, { enableScripts: false, localResourceRoots: [] });
-    // A static page (no script, nothing loaded) so that VS Code readies the webview now.
-    panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head><body><p>Attaching…</p></body></html>`;
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, panelTitle(source), vscode.ViewColumn.Active, { enableScripts: false });
+    // A static page so that VS Code readies the webview now.
+    setPlaceholderPage(panel.webview, 'Attaching…');
     let closed = false;
     const watch = panel.onDidDispose(() => (closed = true));
     try {

@@ -1,12 +1,10 @@
+import { VIEW_IDLE_INTERVAL_MS } from '../agent/protocol';
 import { RemoteSession } from '../agent/remote-session';
 import type { PeerTable } from '../core/ivshmem/client';
 import type { Range } from '../core/numbers';
 import { InputError } from '../core/errors';
 import type { Layout } from '../core/layout/model';
 import type { SessionState, SessionView } from '../webview/protocol';
-
-/** The pace of a live view after 2 s without a change (agent/protocol.ts IDLE_AFTER_MS). */
-const IDLE_TICK_MS = 100;
 
 export interface GuestCopy {
   base: Uint8Array;
@@ -234,7 +232,7 @@ export class Session {
       try {
         if (this.state !== 'live' || this.guest || ranges.length === 0) await this.remote.unwatch();
         else {
-          const baseline = await this.remote.watch(ranges, this.tickMs(), Math.max(this.tickMs(), IDLE_TICK_MS));
+          const baseline = await this.remote.watch(ranges, this.tickMs(), Math.max(this.tickMs(), VIEW_IDLE_INTERVAL_MS));
           ranges.forEach((r, i) => {
             for (const l of [...this.listeners.fresh]) l(r.offset, baseline[i]!);
           });

@@ -31,6 +31,7 @@ const require = createRequire(import.meta.url);
 const { RemoteSession } = require('../out/agent/remote-session.js');
 const { IvshmemServer } = require('../out/core/ivshmem/server.js');
 const { IvshmemClient } = require('../out/core/ivshmem/client.js');
+const { childrenOf, openFds } = require('../out/test/helpers/temp.js');
 const AGENT = resolve('dist/agent/main.js');
 const CLI = resolve('dist/cli/main.js');
 
@@ -38,9 +39,6 @@ const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'shme
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => JSON_OUT || console.log(...a);
 
-function openFds() {
-  return readdirSync('/proc/self/fd').length;
-}
 function fdTargets() {
   return readdirSync('/proc/self/fd').map((fd) => {
     try {
@@ -50,15 +48,7 @@ function fdTargets() {
     }
   });
 }
-function children() {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/status`, 'utf8').includes(`\nPPid:\t${process.pid}\n`);
-    } catch {
-      return false;
-    }
-  });
-}
+const children = () => childrenOf(process.pid);
 function mappingsOf(prefix) {
   return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(prefix)).length;
 }

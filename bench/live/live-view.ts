@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { hexFrame, openWorkbench } from '../../test/helpers/vscode';
-import { ROOT, tempDir } from '../../test/helpers/temp';
+import { ROOT, childrenOf, tempDir } from '../../test/helpers/temp';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number): number => {
@@ -107,16 +107,7 @@ async function gotoInPage(target: number): Promise<{ ms: number; replyMs: number
   return { ms: done - start, replyMs: reply === undefined ? undefined : reply - start };
 }
 
-/** /proc helpers: children, CPU ticks and resident memory of a process. */
-function childrenOf(pid: number): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/status`, 'utf8').includes(`\nPPid:\t${pid}\n`);
-    } catch {
-      return false;
-    }
-  });
-}
+/** /proc helpers: CPU ticks and resident memory of a process. */
 function cpuTicks(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -46,24 +46,21 @@ function normalise(chunk: unknown): WriteRequest | Error {
   return c;
 }
 
-if (!proto.__shmemFixed) {
-  proto.__shmemFixed = true;
-  proto._write = function (this: { _wrap: Wrap | null }, chunk: unknown, encoding: string, callback: WriteCallback): void {
-    const wrap = this._wrap;
-    if (!wrap) return callback(new Error('USocket not connected'));
-    const req = normalise(chunk);
-    if (req instanceof Error) return callback(req);
-    const sent = wrap.write(req.data, req.fds) as number | Error;
-    if (types.isNativeError(sent)) return callback(sent);
-    if (!req.data || sent === req.data.length) {
-      req.callback?.(chunk);
-      return callback();
-    }
-    // Nothing sent: the fds did not go either, so they stay with the rest of the bytes.
-    const rest: WriteRequest = { data: req.data.subarray(sent), callback: req.callback };
-    if (sent === 0 && req.fds) rest.fds = req.fds;
-    wrap.drain = () => proto._write.call(this, rest, encoding, callback);
-  };
+function fixedWrite(this: { _wrap: Wrap | null }, chunk: unknown, encoding: string, callback: WriteCallback): void {
+  const wrap = this._wrap;
+  if (!wrap) return callback(new Error('USocket not connected'));
+  const req = normalise(chunk);
+  if (req instanceof Error) return callback(req);
+  const sent = wrap.write(req.data, req.fds) as number | Error;
+  if (types.isNativeError(sent)) return callback(sent);
+  if (!req.data || sent === req.data.length) {
+    req.callback?.(chunk);
+    return callback();
+  }
+  // Nothing sent: the fds did not go either, so they stay with the rest of the bytes.
+  const rest: WriteRequest = { data: req.data.subarray(sent), callback: req.callback };
+  if (sent === 0 && req.fds) rest.fds = req.fds;
+  wrap.drain = () => proto._write.call(this, rest, encoding, callback);
 }
 
 /** Closed native wraps, kept until libuv has finished closing their poll handles. */
@@ -86,9 +83,10 @@ function keepUntilClosed(proto: object, method: string): void {
   };
 }
 
-const fixed = USocket.prototype as unknown as { __shmemCloseFixed?: boolean };
-if (!fixed.__shmemCloseFixed) {
-  fixed.__shmemCloseFixed = true;
+// Once per process, even if two copies of this module share one usocket.
+if (!proto.__shmemFixed) {
+  proto.__shmemFixed = true;
+  proto._write = fixedWrite;
   // Every path that closes a wrap: destroy(), end of stream (maybeClose → destroy), error events.
   keepUntilClosed(USocket.prototype, 'destroy');
   keepUntilClosed(USocket.prototype, '_wrapEvent');

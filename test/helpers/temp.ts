@@ -45,6 +45,17 @@ export function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/** The processes whose parent is `pid` (from /proc). */
+export function childrenOf(pid: number): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/status`, 'utf8').includes(`\nPPid:\t${pid}\n`);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Polls until check() returns a value, or fails after timeoutMs. */
 export async function eventually<T>(check: () => T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs;

@@ -12,8 +12,8 @@ import * as vscode from 'vscode';
 import type { ShmemInspectorApi } from '../../../extension/main';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
+import { ID } from '../runner/in-host';
 
-const ID = 'shmem-tools.shmem-inspector';
 
 test('Restricted Mode: the extension is active, and autoAttach attached nothing', async () => {
   assert.equal(vscode.workspace.isTrusted, false, 'the workspace is trusted: this run proves nothing');

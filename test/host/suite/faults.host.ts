@@ -9,42 +9,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ShmemInspectorApi } from '../../../extension/main';
 import type { HexPanel } from '../../../extension/hex-panel';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
+import { api, eventually, ID } from '../runner/in-host';
+import { childrenOf, openFds, ROOT } from '../../helpers/temp';
 
-const ID = 'shmem-tools.shmem-inspector';
-const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 
-async function api(): Promise<ShmemInspectorApi> {
-  const ext = vscode.extensions.getExtension<ShmemInspectorApi>(ID);
-  assert.ok(ext, `extension ${ID} is not installed`);
-  return ext.activate();
-}
-
-async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Child processes of this extension host (agents, and anything else we started). */
-function children(): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/status`, 'utf8').includes(`\nPPid:\t${process.pid}\n`);
-    } catch {
-      return false;
-    }
-  });
-}
-const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+const children = (): number[] => childrenOf(process.pid);
 /** Mappings of files under `dir` in this process: the host must never map a segment. */
 const mappingsOf = (dir: string): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(dir)).length;
 

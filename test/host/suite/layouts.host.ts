@@ -8,23 +8,10 @@ import type { ShmemInspectorApi } from '../../../extension/main';
 import type { RegionItem } from '../../../extension/regions-view';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
+import { api, eventually } from '../runner/in-host';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const RING = path.join(ROOT, 'examples', 'ring.shmlayout.json');
-
-async function api(): Promise<ShmemInspectorApi> {
-  return vscode.extensions.getExtension<ShmemInspectorApi>('shmem-tools.shmem-inspector')!.activate();
-}
-
-async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** label → description of the items under an item of the Regions view. */
 async function rows(a: ShmemInspectorApi, parent?: RegionItem): Promise<Map<string, string>> {

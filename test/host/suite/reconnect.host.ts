@@ -4,14 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ShmemInspectorApi } from '../../../extension/main';
 import type { RoleOutcome } from '../../../extension/reconnect';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
-
-async function api(): Promise<ShmemInspectorApi> {
-  return vscode.extensions.getExtension<ShmemInspectorApi>('shmem-tools.shmem-inspector')!.activate();
-}
+import { api } from '../runner/in-host';
 
 function segment(dir: string): string {
   const file = path.join(dir, 'seg');

@@ -6,27 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ShmemInspectorApi } from '../../../extension/main';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
-
-const ID = 'shmem-tools.shmem-inspector';
-
-async function api(): Promise<ShmemInspectorApi> {
-  const ext = vscode.extensions.getExtension<ShmemInspectorApi>(ID);
-  assert.ok(ext, `extension ${ID} is not installed`);
-  return ext.activate();
-}
-
-async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { api, eventually } from '../runner/in-host';
 
 const made: string[] = [];
 
@@ -137,7 +119,6 @@ test('bad input to the commands is an error message, not an exception', async ()
   assert.equal(await vscode.commands.executeCommand('shmemInspector.togglePause', session), 'live');
   await vscode.commands.executeCommand('shmemInspector.detach', session);
 });
-
 
 test('Attach ivshmem Server: joins as a peer, the Peers view has the table, Ring reaches the other peer', async () => {
   const a = await api();

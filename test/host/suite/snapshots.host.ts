@@ -4,24 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ShmemInspectorApi } from '../../../extension/main';
 import type { Session } from '../../../extension/session';
 import type { DiffModel } from '../../../webview/protocol';
 import { test } from '../runner/harness';
-
-async function api(): Promise<ShmemInspectorApi> {
-  return vscode.extensions.getExtension<ShmemInspectorApi>('shmem-tools.shmem-inspector')!.activate();
-}
-
-async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { api, eventually } from '../runner/in-host';
 
 test('Take Snapshot, open it in the snapshot editor, compare it with live, export raw bytes', async () => {
   const a = await api();
