@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { InputError, describeSystemError } from '../errors';
 import { formatBytes, MAX_OFFSET } from '../numbers';
-import { SourceBase, type SourceInfo } from '../source';
+import type { SourceInfo } from '../source';
+import { SegmentSource } from './segment-source';
 import { fileSystemOf } from './file-system';
 import { SegmentIO } from './segment-io';
 
@@ -15,9 +16,9 @@ export interface BackingFileOptions {
 }
 
 /** A regular file, a file under /dev/shm or a hugetlbfs file (see SegmentIO for how bytes move). */
-export class BackingFileSource extends SourceBase {
+export class BackingFileSource extends SegmentSource {
   readonly info: SourceInfo;
-  private readonly io: SegmentIO;
+  protected readonly io: SegmentIO;
   private readonly ino: number;
   private readonly dev: number;
 
@@ -61,20 +62,6 @@ export class BackingFileSource extends SourceBase {
       fs.closeSync(fd);
       throw err;
     }
-  }
-
-  read(offset: number, target: Uint8Array): void {
-    this.ensurePresent();
-    this.io.read(offset, target);
-  }
-
-  override forget(offset: number, length: number): void {
-    this.io.forget(offset, length);
-  }
-
-  override view(offset: number, length: number): Uint8Array | undefined {
-    this.ensurePresent();
-    return this.io.view(offset, length);
   }
 
   write(offset: number, data: Uint8Array): void {

@@ -1,6 +1,7 @@
 import { InputError } from '../errors';
 import { IvshmemClient, type PeerTable } from '../ivshmem/client';
-import { SourceBase, type SourceInfo } from '../source';
+import type { SourceInfo } from '../source';
+import { SegmentSource } from './segment-source';
 import { SegmentIO } from './segment-io';
 
 /**
@@ -8,9 +9,9 @@ import { SegmentIO } from './segment-io';
  * closing the connection makes the source gone with the reason; bytes move as for any segment
  * (SegmentIO: the memory fd is mapped, reads use pread).
  */
-export class IvshmemSource extends SourceBase {
+export class IvshmemSource extends SegmentSource {
   readonly info: SourceInfo;
-  private readonly io: SegmentIO;
+  protected readonly io: SegmentIO;
 
   private constructor(
     readonly client: IvshmemClient,
@@ -39,20 +40,6 @@ export class IvshmemSource extends SourceBase {
   ring(peer: number, vector: number): void {
     this.ensurePresent();
     this.client.ring(peer, vector);
-  }
-
-  read(offset: number, target: Uint8Array): void {
-    this.ensurePresent();
-    this.io.read(offset, target);
-  }
-
-  override forget(offset: number, length: number): void {
-    this.io.forget(offset, length);
-  }
-
-  override view(offset: number, length: number): Uint8Array | undefined {
-    this.ensurePresent();
-    return this.io.view(offset, length);
   }
 
   write(offset: number, data: Uint8Array): void {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { InputError } from '../errors';
 import { SnapshotFile } from '../snapshot/reader';
-import { SourceBase, type SourceInfo } from '../source';
+import type { SourceInfo } from '../source';
+import { SegmentSource } from './segment-source';
 import { SegmentIO } from './segment-io';
 
 /**
@@ -9,9 +10,9 @@ import { SegmentIO } from './segment-io';
  * a segment (holes in a file on disk map to the zero page; nothing is allocated), and read past
  * the mappable first 2 GiB by pread.
  */
-export class SnapshotSource extends SourceBase {
+export class SnapshotSource extends SegmentSource {
   readonly info: SourceInfo;
-  private readonly io: SegmentIO;
+  protected readonly io: SegmentIO;
 
   constructor(readonly file: SnapshotFile) {
     super();
@@ -28,20 +29,6 @@ export class SnapshotSource extends SourceBase {
       file.close();
       throw err;
     }
-  }
-
-  read(offset: number, target: Uint8Array): void {
-    this.ensurePresent();
-    this.io.read(offset, target);
-  }
-
-  override forget(offset: number, length: number): void {
-    this.io.forget(offset, length);
-  }
-
-  override view(offset: number, length: number): Uint8Array | undefined {
-    this.ensurePresent();
-    return this.io.view(offset, length);
   }
 
   write(): void {

@@ -8,6 +8,13 @@ import { compileLayout } from '../../core/layout/compile';
 import { BackingFileSource } from '../../core/sources/backing-file';
 import { rng, seededBytes, tempDir } from '../helpers/temp';
 
+/** Writes a and b as files in dir and opens both as backing files (closed by the caller). */
+function openPair(dir: string, a: Buffer, b: Buffer): [BackingFileSource, BackingFileSource] {
+  fs.writeFileSync(path.join(dir, 'a'), a);
+  fs.writeFileSync(path.join(dir, 'b'), b);
+  return [BackingFileSource.open(path.join(dir, 'a')), BackingFileSource.open(path.join(dir, 'b'))];
+}
+
 /** The obvious definition, byte by byte. */
 function reference(a: Buffer, b: Buffer): { offset: number; length: number }[] {
   const out: { offset: number; length: number }[] = [];
@@ -37,10 +44,7 @@ test('the diff engine equals a byte-by-byte reference on random inputs (many see
     }
     const extra = random(3) === 0 ? random(5000) : 0;
     const bb = extra ? Buffer.concat([b, seededBytes(extra, round)]) : b;
-    fs.writeFileSync(path.join(dir, 'a'), a);
-    fs.writeFileSync(path.join(dir, 'b'), bb);
-    const sa = BackingFileSource.open(path.join(dir, 'a'));
-    const sb = BackingFileSource.open(path.join(dir, 'b'));
+    const [sa, sb] = openPair(dir, a, bb);
     const r = await diffSources(sa, sb);
     sa.close();
     sb.close();
@@ -59,10 +63,7 @@ test('ranges beyond the limit are counted, not listed; a run across a 16 MiB chu
   const b = Buffer.alloc(size);
   b.fill(1, 16 * 1024 * 1024 - 10, 16 * 1024 * 1024 + 10);
   for (let i = 0; i < 50; i++) b[i * 2] = 9;
-  fs.writeFileSync(path.join(dir, 'a'), a);
-  fs.writeFileSync(path.join(dir, 'b'), b);
-  const sa = BackingFileSource.open(path.join(dir, 'a'));
-  const sb = BackingFileSource.open(path.join(dir, 'b'));
+  const [sa, sb] = openPair(dir, a, b);
   t.after(() => {
     sa.close();
     sb.close();
@@ -86,10 +87,7 @@ test('with a layout: bytes per region and each changed field with both values', 
   b.writeUInt32LE(42, 0);
   b.write('hi', 16);
   b[40] = 1; // outside every region
-  fs.writeFileSync(path.join(dir, 'a'), a);
-  fs.writeFileSync(path.join(dir, 'b'), b);
-  const sa = BackingFileSource.open(path.join(dir, 'a'));
-  const sb = BackingFileSource.open(path.join(dir, 'b'));
+  const [sa, sb] = openPair(dir, a, b);
   t.after(() => {
     sa.close();
     sb.close();
