@@ -46,6 +46,36 @@ async function poll(frame: Frame, fn: () => Promise<boolean>, what: string, time
   }
 }
 
+/**
+ * Runs a command from the command palette the way a user does, but waits for what a user sees
+ * before each key: the palette open, then the command on top of the filtered list. Pressing Enter
+ * before the list has filtered runs whatever was on top (a recently used command).
+ */
+async function runCommand(page: Page, title: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  const focused = page.locator('.quick-input-widget .monaco-list-row.focused');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(`>${title}`);
+      const until = Date.now() + 5000;
+      while (!((await focused.getAttribute('aria-label', { timeout: 1000 }).catch(() => null)) ?? '').startsWith(title)) {
+        if (Date.now() > until) throw new Error(`the command palette did not offer "${title}"`);
+        await page.waitForTimeout(50);
+      }
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (attempt === 3) {
+        await page.screenshot({ path: path.join(OUT, 'command-palette-failure.png') });
+        throw err;
+      }
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
 test('the hex view in a real browser', async (t) => {
   fs.mkdirSync(OUT, { recursive: true });
   const { dir, cleanup } = tempDir('shmem-inspect-e2e-');
@@ -143,9 +173,7 @@ test('the hex view in a real browser', async (t) => {
     await frame.waitForTimeout(300);
     assert.equal(fs.readFileSync(live)[0x40], 0);
     // Make it read-write the way a user does: the command, then the confirmation.
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Shared Memory: Make Session Read-Write');
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'Shared Memory: Make Session Read-Write');
     await page.click('.monaco-dialog-box .monaco-button:has-text("Make Read-Write")');
     await poll(frame, async () => (await frame.evaluate(() => document.body.dataset.writable)) === 'true', 'the read-write session');
     await frame.click(`.hex .b[data-offset="${0x40}"]`);
@@ -184,9 +212,7 @@ test('the hex view in a real browser', async (t) => {
   await t.test('after a window reload the hex views come back where they were', async () => {
     // Reload the way VS Code does it (the command saves the workbench state first; a bare browser
     // reload may cut that short, and then VS Code has no views to restore).
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Developer: Reload Window');
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'Developer: Reload Window');
     await page.waitForTimeout(2000);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     // VS Code restores a hidden tab's webview only when it is shown, and the start-up attach may
@@ -239,22 +265,19 @@ test('the hex view in a real browser', async (t) => {
   await t.test('Take Snapshot, then Compare With Live: the diff view lists and marks the changes', async () => {
     await page.click('.tab:has-text("live.bin (hex)")');
     const snap = path.join(dir, 'e2e.shmsnap');
-    const runCommand = async (title: string): Promise<void> => {
-      await page.keyboard.press('F1');
-      await page.keyboard.type(title);
-      await page.keyboard.press('Enter');
-    };
     /** VS Code's own file dialog in code-server: a quick input that takes a typed path. */
     const answerFileDialog = async (title: string, file: string): Promise<void> => {
-      // The command palette closes first; the dialog opens after it.
-      await page.waitForTimeout(1500);
-      await page.locator(`.quick-input-widget .quick-input-title:has-text("${title}")`).waitFor({ timeout: 10_000 });
+      // The command palette closes first; the dialog opens after it, in the same widget.
+      await page.locator(`.quick-input-widget .quick-input-title:has-text("${title}")`).waitFor({ timeout: 20_000 }).catch(async (err: unknown) => {
+        await page.screenshot({ path: path.join(OUT, 'file-dialog-failure.png') });
+        throw err;
+      });
       const input = page.locator('.quick-input-widget input');
       await input.fill(file);
       await page.waitForTimeout(300);
       await page.keyboard.press('Enter');
     };
-    await runCommand('Shared Memory: Take Snapshot');
+    await runCommand(page, 'Shared Memory: Take Snapshot');
     await answerFileDialog('Take Snapshot', snap);
     await eventually(() => fs.existsSync(snap), 20_000, 'the snapshot file').catch(async (err) => {
       await page.screenshot({ path: path.join(OUT, 'snapshot-failure.png') });
@@ -262,7 +285,7 @@ test('the hex view in a real browser', async (t) => {
     });
     writeFromAnotherProcess(live, 0x2000, [1, 2, 3]);
     writeFromAnotherProcess(live, 0x2100, [9]);
-    await runCommand('Shared Memory: Compare With Live');
+    await runCommand(page, 'Shared Memory: Compare With Live');
     await answerFileDialog('Compare live.bin', snap);
     const diffFrame = await (async () => {
       const until = Date.now() + 30_000;
@@ -293,9 +316,7 @@ test('the hex view in a real browser', async (t) => {
     await page.click('.tab:has-text("live.bin (hex)")');
     const frame = await frameFor(page, live);
     const segmentBefore = fs.readFileSync(live);
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Shared Memory: Disconnect');
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'Shared Memory: Disconnect');
     await poll(frame, async () => (await frame.evaluate(() => document.body.dataset.guestCopy)) === 'true', 'the guest copy');
     const banner = (await frame.locator('.banner').textContent()) ?? '';
     assert.match(banner, /Disconnected: disconnected by the user; showing the guest-side copy/);
@@ -308,9 +329,7 @@ test('the hex view in a real browser', async (t) => {
     await poll(frame, async () => (await cellText(frame, 0x30)) === 'ee', 'the edited guest copy');
     assert.equal(fs.readFileSync(live)[0x30], before, 'an edit of the guest copy reached the segment');
     await page.screenshot({ path: path.join(OUT, 'disconnected-banner.png') });
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Shared Memory: Reconnect as Peer');
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'Shared Memory: Reconnect as Peer');
     const report = await (async () => {
       const until = Date.now() + 30_000;
       for (;;) {
