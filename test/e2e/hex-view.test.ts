@@ -76,6 +76,33 @@ async function runCommand(page: Page, title: string): Promise<void> {
   }
 }
 
+/**
+ * Answers VS Code's own file dialog in code-server: a quick input that takes a typed path. It opens
+ * after the command palette has closed, in the same widget, and writes its starting folder into the
+ * box once it has read it: a path typed before that is overwritten, so wait for it, type, check the
+ * box holds the path, and see the dialog close.
+ */
+async function answerFileDialog(page: Page, title: string, file: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('input');
+  const fail = async (err: unknown): Promise<never> => {
+    await page.screenshot({ path: path.join(OUT, 'file-dialog-failure.png') });
+    throw err;
+  };
+  await widget.locator(`.quick-input-title:has-text("${title}")`).waitFor({ timeout: 20_000 }).catch(fail);
+  await poll(page.mainFrame(), async () => (await input.inputValue()) !== '', 'the dialog\'s starting folder', 5000).catch(() => undefined);
+  for (let attempt = 1; ; attempt++) {
+    await input.fill(file);
+    await page.waitForTimeout(300);
+    const typed = await input.inputValue();
+    if (typed === file) {
+      await page.keyboard.press('Enter');
+      if (await widget.waitFor({ state: 'hidden', timeout: 5000 }).then(() => true, () => false)) return;
+    }
+    if (attempt === 3) await fail(new Error(`the file dialog "${title}" did not take ${file} (its box holds "${await input.inputValue()}")`));
+  }
+}
+
 test('the hex view in a real browser', async (t) => {
   fs.mkdirSync(OUT, { recursive: true });
   const { dir, cleanup } = tempDir('shmem-inspect-e2e-');
@@ -265,20 +292,8 @@ test('the hex view in a real browser', async (t) => {
   await t.test('Take Snapshot, then Compare With Live: the diff view lists and marks the changes', async () => {
     await page.click('.tab:has-text("live.bin (hex)")');
     const snap = path.join(dir, 'e2e.shmsnap');
-    /** VS Code's own file dialog in code-server: a quick input that takes a typed path. */
-    const answerFileDialog = async (title: string, file: string): Promise<void> => {
-      // The command palette closes first; the dialog opens after it, in the same widget.
-      await page.locator(`.quick-input-widget .quick-input-title:has-text("${title}")`).waitFor({ timeout: 20_000 }).catch(async (err: unknown) => {
-        await page.screenshot({ path: path.join(OUT, 'file-dialog-failure.png') });
-        throw err;
-      });
-      const input = page.locator('.quick-input-widget input');
-      await input.fill(file);
-      await page.waitForTimeout(300);
-      await page.keyboard.press('Enter');
-    };
     await runCommand(page, 'Shared Memory: Take Snapshot');
-    await answerFileDialog('Take Snapshot', snap);
+    await answerFileDialog(page, 'Take Snapshot', snap);
     await eventually(() => fs.existsSync(snap), 20_000, 'the snapshot file').catch(async (err) => {
       await page.screenshot({ path: path.join(OUT, 'snapshot-failure.png') });
       throw err;
@@ -286,7 +301,7 @@ test('the hex view in a real browser', async (t) => {
     writeFromAnotherProcess(live, 0x2000, [1, 2, 3]);
     writeFromAnotherProcess(live, 0x2100, [9]);
     await runCommand(page, 'Shared Memory: Compare With Live');
-    await answerFileDialog('Compare live.bin', snap);
+    await answerFileDialog(page, 'Compare live.bin', snap);
     const diffFrame = await (async () => {
       const until = Date.now() + 30_000;
       for (;;) {
