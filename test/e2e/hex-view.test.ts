@@ -71,6 +71,7 @@ async function runCommand(page: Page, title: string): Promise<void> {
         await page.screenshot({ path: path.join(OUT, 'command-palette-failure.png') });
         throw err;
       }
+      console.log(`# the command palette did not run "${title}" at try ${attempt}; again`);
       await page.keyboard.press('Escape');
     }
   }
@@ -100,6 +101,7 @@ async function answerFileDialog(page: Page, title: string, file: string): Promis
       if (await widget.waitFor({ state: 'hidden', timeout: 5000 }).then(() => true, () => false)) return;
     }
     if (attempt === 3) await fail(new Error(`the file dialog "${title}" did not take ${file} (its box holds "${await input.inputValue()}")`));
+    console.log(`# the file dialog "${title}" did not take the path at try ${attempt}; again`);
   }
 }
 
