@@ -80,13 +80,18 @@ async function faultCycle(i) {
     await until(() => err.includes('watching'), 10_000, 'the watch');
     truncateSync(file, 4096);
     const code = await new Promise((r) => proc.on('close', r));
-    if (code !== 3 || !/disconnected: the backing file was truncated/.test(out)) throw new Error(`watch ended with ${code}: ${out}`);
+    // The size is checked before each sample; a truncation between the check and the read through
+    // the mapping ends in SIGBUS instead: both are a clear disconnect.
+    if (code !== 3 || !/disconnected: the backing file (was truncated|shrank under its mapping)/.test(out)) throw new Error(`watch ended with ${code}: ${out}`);
     return fault;
   }
   if (fault === 'server') {
     const socket = join(dir, `s-${i}.sock`);
-    server = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--size', '64K', '--vectors', '1'], { stdio: 'ignore' });
-    await until(() => existsSync(socket), 10_000, 'the server');
+    // Ready when it says so: its socket file appears at bind(), a moment before listen().
+    server = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--size', '64K', '--vectors', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    server.stderr.on('data', (d) => (said += d));
+    await until(() => said.includes('serving '), 10_000, 'the server');
     session = await RemoteSession.attach(`unix:${socket}`, { agentPath: AGENT });
   } else {
     session = await RemoteSession.attach(file, { agentPath: AGENT });
@@ -226,7 +231,9 @@ try {
     results.cycles++;
     if (!JSON_OUT && i % 10 === 9) log(`${i + 1} cycles, ${results.failures.length} failure(s)`);
   }
-  await sleep(300);
+  // Pipes of exited agents and servers close a loop turn or more after their 'exit': wait (up to
+  // 5 s) for the counts to come back, then report what is left, if anything.
+  await until(() => openFds() <= fdsStart && children().length === 0, 5000, 'fds and children').catch(() => undefined);
   results.leftover = { fdsBefore: fdsStart, fdsAfter: openFds(), extraFds: fdTargets().filter((t) => !fdList.includes(t)), children: children().length, mappings: mappingsOf(dir) };
   if (LOAD_SECONDS > 0) results.load = await load(LOAD_SECONDS, PEERS);
 } finally {

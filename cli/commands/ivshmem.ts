@@ -14,7 +14,10 @@ function socketSource(text: string): string {
 
 /**
  * Joins, then waits until the server has been quiet for a moment: the protocol has no "end of
- * peer list" message, so a settled table is the best a peer can know.
+ * peer list" message, so a settled table is the best a peer can know. A server sends the other
+ * peers' doorbells first and ours last, so a quiet table without our own doorbells is not settled
+ * (a stall of the agent or the server can make a gap): wait on, up to 2 s (a server with no
+ * vectors never sends ours).
  */
 async function joinAndSettle(text: string): Promise<{ session: RemoteSession; table: PeerTable }> {
   const session = await RemoteSession.attach(socketSource(text));
@@ -22,7 +25,12 @@ async function joinAndSettle(text: string): Promise<{ session: RemoteSession; ta
     let last = Date.now();
     session.onPeers(() => (last = Date.now()));
     const deadline = Date.now() + 2000;
-    while (Date.now() - last < 150 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (Date.now() >= deadline) break;
+      if (Date.now() - last < 150) continue;
+      if ((await session.peers()).interrupts.length > 0) break;
+    }
     return { session, table: await session.peers() };
   } catch (err) {
     await session.close();

@@ -3,19 +3,29 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliProcess, runCli } from '../helpers/cli';
-import { ROOT, eventually, seededBytes, tempDir } from '../helpers/temp';
+import { ROOT, childrenOf, eventually, seededBytes, tempDir } from '../helpers/temp';
 
-/** Whether a child of `parent` has `file` open (read from /proc). */
-function agentHasOpen(parent: number, file: string): boolean {
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+/** The child of `parent` that has `file` mapped (read from /proc), if any. */
+function agentMapping(parent: number, file: string): number | undefined {
+  for (const pid of childrenOf(parent)) {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/status`, 'utf8').includes(`\nPPid:\t${parent}\n`)) continue;
-      if (fs.readdirSync(`/proc/${pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file)) return true;
+      if (fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes(` ${file}\n`)) return pid;
     } catch {
       // processes come and go
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Whether process `pid` has `file` open. */
+function hasOpen(pid: number, file: string): boolean {
+  return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  });
 }
 
 test('diff of snapshots and live files: ranges, the tail of the longer side, JSON', async (t) => {
@@ -88,9 +98,17 @@ test('diff: bad input, and a live side that disconnects midway', async (t) => {
   const other = path.join(dir, 'other');
   fs.writeFileSync(other, Buffer.alloc(1024 * 1024 * 1024, 1));
   const proc = new CliProcess(['diff', big, other]);
-  // Truncate once the agent has B open, i.e. while the diff runs.
-  await eventually(() => agentHasOpen(proc.child.pid!, other), 10_000, 'the agent to open B');
-  fs.truncateSync(other, 4096);
+  // Truncate while the diff runs: stop the agent once it has mapped B (it maps a file when it opens
+  // it, before comparing), make sure it has not finished with B (it closes B when done), truncate,
+  // let it go on. A fast machine compares 1 GiB in a quarter of a second: no race with the clock.
+  const agent = await eventually(() => agentMapping(proc.child.pid!, other), 10_000, 'the agent to map B');
+  process.kill(agent, 'SIGSTOP');
+  try {
+    assert.ok(hasOpen(agent, other), 'the diff was over before the test could stop it');
+    fs.truncateSync(other, 4096);
+  } finally {
+    process.kill(agent, 'SIGCONT');
+  }
   const { code } = await proc.exited;
   assert.equal(code, 3, proc.stderr);
   // Which of the two messages comes depends on timing: the agent notices the new size before it

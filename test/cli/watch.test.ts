@@ -80,5 +80,6 @@ test('watch --json reports the disconnect as a JSON line too', async (t) => {
   assert.equal((await proc.exited).code, 3);
   const last = JSON.parse(proc.lines.at(-1)!);
   assert.equal(last.event, 'disconnected');
-  assert.match(last.reason, /truncated from 8192 to 0 bytes/);
+  // (a truncation between the size check and the read is a SIGBUS: see above)
+  assert.match(last.reason, /truncated from 8192 to 0 bytes|shrank under its mapping \(the agent was killed by SIGBUS\)/);
 });

@@ -91,12 +91,11 @@ async function answerFileDialog(page: Page, title: string, file: string): Promis
     throw err;
   };
   await widget.locator(`.quick-input-title:has-text("${title}")`).waitFor({ timeout: 20_000 }).catch(fail);
-  await poll(page.mainFrame(), async () => (await input.inputValue()) !== '', 'the dialog\'s starting folder', 5000).catch(() => undefined);
+  await poll(page.mainFrame(), async () => (await input.inputValue()) !== '', 'the dialog\'s starting folder', 20_000).catch(() => undefined);
   for (let attempt = 1; ; attempt++) {
     await input.fill(file);
     await page.waitForTimeout(300);
-    const typed = await input.inputValue();
-    if (typed === file) {
+    if ((await input.inputValue()) === file) {
       await page.keyboard.press('Enter');
       if (await widget.waitFor({ state: 'hidden', timeout: 5000 }).then(() => true, () => false)) return;
     }
@@ -241,9 +240,11 @@ test('the hex view in a real browser', async (t) => {
   await t.test('after a window reload the hex views come back where they were', async () => {
     // Reload the way VS Code does it (the command saves the workbench state first; a bare browser
     // reload may cut that short, and then VS Code has no views to restore).
+    // Mark this page, then wait for a workbench in a page without the mark: a new one (however long
+    // VS Code takes to save its state before it navigates).
+    await page.evaluate(() => ((window as unknown as { beforeReload?: boolean }).beforeReload = true));
     await runCommand(page, 'Developer: Reload Window');
-    await page.waitForTimeout(2000);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await page.waitForFunction(() => !(window as unknown as { beforeReload?: boolean }).beforeReload && document.querySelector('.monaco-workbench') !== null, undefined, { timeout: 60_000, polling: 200 });
     // VS Code restores a hidden tab's webview only when it is shown, and the start-up attach may
     // have opened (and focused) a view meanwhile: show live.bin's tab.
     const liveTab = page.locator('.tab:has-text("live.bin (hex)")');
@@ -262,8 +263,9 @@ test('the hex view in a real browser', async (t) => {
     });
     assert.ok(await page.locator('.tab:has-text("big.bin (hex)")').count(), 'the other view was not restored');
     // One session per source: the start-up attach and the restored views share it. (The reload
-    // keeps the Shared Memory side bar open; a click would close it.)
-    if ((await page.locator('.pane-body .monaco-list-row:has-text("live.bin")').count()) === 0) await page.click('.activitybar [aria-label^="Shared Memory"]');
+    // keeps the Shared Memory side bar open, and a click would close it: click only when its
+    // Sessions view is not showing; its rows may come later than the view.)
+    if (!(await page.locator('.pane-header:has-text("Sessions")').isVisible())) await page.click('.activitybar [aria-label^="Shared Memory"]');
     await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
     const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
     assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
@@ -277,7 +279,11 @@ test('the hex view in a real browser', async (t) => {
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     const head = page.locator('.pane-body .monaco-list-row[aria-level="2"]:has-text("head")').first();
     await head.waitFor({ timeout: 10_000 });
-    assert.match((await head.textContent()) ?? '', /head\s*0$/);
+    // The row shows "…" until the session has the field's bytes.
+    for (const until = Date.now() + 10_000; !/head\s*0$/.test((await head.textContent()) ?? ''); ) {
+      if (Date.now() > until) assert.fail(`the Regions view shows ${await head.textContent()}, not head 0`);
+      await page.waitForTimeout(50);
+    }
     writeFromAnotherProcess(live, 8, [42, 0, 0, 0]);
     const until = Date.now() + 10_000;
     while (!/head\s*42$/.test((await head.textContent()) ?? '')) {
@@ -344,6 +350,8 @@ test('the hex view in a real browser', async (t) => {
     await frame.locator('.rows').press('e');
     await frame.locator('.rows').press('e');
     await poll(frame, async () => (await cellText(frame, 0x30)) === 'ee', 'the edited guest copy');
+    // The page draws an edit before the host has it; the reconnect must come after the host's reply.
+    await poll(frame, async () => /wrote 0xee at 0x30/.test((await frame.locator('.status').textContent()) ?? ''), 'the host to take the guest edit');
     assert.equal(fs.readFileSync(live)[0x30], before, 'an edit of the guest copy reached the segment');
     await page.screenshot({ path: path.join(OUT, 'disconnected-banner.png') });
     await runCommand(page, 'Shared Memory: Reconnect as Peer');

@@ -103,8 +103,14 @@ export async function openWorkbench(options: {
     browser,
     close: async () => {
       await browser.close().catch(() => undefined);
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server.child.once('exit', r).once('error', r));
+      // Wait for its exit only if it has not exited already ('exit' fires once), and not for ever.
+      if (server.child.exitCode === null && server.child.signalCode === null) {
+        const exited = new Promise((r) => server.child.once('exit', r).once('error', r));
+        server.child.kill('SIGTERM');
+        const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
       fs.closeSync(log);
     },
   };

@@ -1,5 +1,6 @@
 /** What the in-host suites share: the product's API and a poll for what happens asynchronously. */
 import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import type { ShmemInspectorApi } from '../../../extension/main';
 
@@ -20,4 +21,31 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Starts `shmem-inspect serve` and resolves once it says it is serving: its socket file appears at
+ * bind(), a moment before listen(), and a connect in between is refused.
+ */
+export async function startServer(cli: string, args: string[]): Promise<ChildProcess> {
+  const server = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      server.kill('SIGKILL');
+      reject(new Error(`the ivshmem server did not start within 15 s: ${said}`));
+    }, 15_000);
+    server.stderr!.on('data', (d: Buffer) => {
+      said += d.toString();
+      if (said.includes('serving ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the ivshmem server exited (${code ?? signal}): ${said}`));
+    });
+  });
+  return server;
 }

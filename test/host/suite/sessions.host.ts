@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
-import { api, eventually } from '../runner/in-host';
+import { api, eventually, startServer } from '../runner/in-host';
 
 const made: string[] = [];
 
@@ -127,10 +127,8 @@ test('Attach ivshmem Server: joins as a peer, the Peers view has the table, Ring
   made.push(dir);
   const socket = path.join(dir, 'ivshmem.sock');
   const cli = path.join(__dirname, '..', '..', '..', '..', 'dist', 'cli', 'main.js');
-  const { spawn } = await import('node:child_process');
-  const server = spawn(process.execPath, [cli, 'serve', '--socket', socket, '--size', '64K', '--vectors', '2'], { stdio: 'ignore' });
+  const server = await startServer(cli, ['--socket', socket, '--size', '64K', '--vectors', '2']);
   try {
-    await eventually(() => fs.existsSync(socket), 'the server socket');
     const first = (await vscode.commands.executeCommand('shmemInspector.attachServer', socket)) as Session;
     const second = (await vscode.commands.executeCommand('shmemInspector.attachServer', `unix:${socket}`)) as Session;
     assert.equal(first.view().kind, 'ivshmem');
