@@ -95,12 +95,15 @@ async function answerFileDialog(page: Page, title: string, file: string): Promis
   for (let attempt = 1; ; attempt++) {
     await input.fill(file);
     await page.waitForTimeout(300);
-    if ((await input.inputValue()) === file) {
+    const typed = await input.inputValue();
+    let why = `its box held "${typed}" instead`;
+    if (typed === file) {
       await page.keyboard.press('Enter');
       if (await widget.waitFor({ state: 'hidden', timeout: 5000 }).then(() => true, () => false)) return;
+      why = `it stayed open after Enter (its box holds "${await input.inputValue()}", it says "${(await widget.locator('.quick-input-message').textContent().catch(() => '')) ?? ''}")`;
     }
-    if (attempt === 3) await fail(new Error(`the file dialog "${title}" did not take ${file} (its box holds "${await input.inputValue()}")`));
-    console.log(`# the file dialog "${title}" did not take the path at try ${attempt}; again`);
+    if (attempt === 3) await fail(new Error(`the file dialog "${title}" did not take ${file}: ${why}`));
+    console.log(`# the file dialog "${title}" did not take the path at try ${attempt}: ${why}; again`);
   }
 }
 
