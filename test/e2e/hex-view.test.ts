@@ -91,7 +91,16 @@ async function answerFileDialog(page: Page, title: string, file: string): Promis
     throw err;
   };
   await widget.locator(`.quick-input-title:has-text("${title}")`).waitFor({ timeout: 20_000 }).catch(fail);
-  await poll(page.mainFrame(), async () => (await input.inputValue()) !== '', 'the dialog\'s starting folder', 20_000).catch(() => undefined);
+  // Its box may still hold the palette's text, then gets the starting path (seen: a path typed
+  // before that was overwritten, or had the folder put in front of it): wait for a path that
+  // stays the same for 300 ms.
+  let shown = '';
+  let since = Date.now();
+  for (const until = Date.now() + 20_000; Date.now() < until; await page.waitForTimeout(50)) {
+    const v = await input.inputValue();
+    if (v !== shown) [shown, since] = [v, Date.now()];
+    else if (v.startsWith('/') && Date.now() - since >= 300) break;
+  }
   for (let attempt = 1; ; attempt++) {
     await input.fill(file);
     await page.waitForTimeout(300);
