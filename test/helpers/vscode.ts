@@ -76,9 +76,21 @@ export async function openWorkbench(options: {
     fs.writeFileSync(path.join(folder, 'index.js'), `module.exports = require(${JSON.stringify(ext.main)});\n`);
   }
   if (options.settings) fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(options.settings, null, 2));
-  const port = await freePort();
   const log = fs.openSync(path.join(dir, 'code-server.log'), 'a');
-  const server = await cs.startCodeServer({ port, userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string, untrusted: options.untrusted });
+  // freePort() closes the port before code-server binds it: if something else took it meanwhile,
+  // code-server exits at once; try another port (its log says why, in code-server.log).
+  let server: Awaited<ReturnType<CodeServerModule['startCodeServer']>>;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      server = await cs.startCodeServer({ port: await freePort(), userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string, untrusted: options.untrusted });
+      break;
+    } catch (err) {
+      if (attempt === 3 || !/code-server exited/.test((err as Error).message)) {
+        fs.closeSync(log);
+        throw err;
+      }
+    }
+  }
   let browser: Browser | undefined;
   let page: Page;
   try {
