@@ -241,7 +241,7 @@ export class AgentServer {
       const rolePlan = plan(result, role);
       const reply: AgentReplies['reconnect'] = { threeWay: result, plan: rolePlan };
       if (layout) reply.fields = fieldVerdicts(layout, result.ranges, base, local, remote);
-      if (role === 'master' && !dryRun) reply.applied = applyMaster(rolePlan.writes, local, remote);
+      if (role === 'master' && !dryRun) reply.applied = await applyMaster(rolePlan.writes, local, remote);
       return reply;
     } finally {
       for (const s of opened) s.close();

@@ -1,7 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, SourceLostError, errorFromCode } from '../core/errors';
 import { discardTemp, tempPathFor } from '../core/atomic-file';
+import { looksLikeSnapshot } from '../core/snapshot/reader';
 import type { Range } from '../core/numbers';
 import type { SourceInfo } from '../core/source';
 import type { Tick } from '../core/watch/range-watcher';
@@ -33,9 +35,15 @@ interface Pending {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Plain words for how an agent died. */
-export function describeAgentExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): string {
-  if (signal === 'SIGBUS') return 'the backing file shrank under its mapping (the agent was killed by SIGBUS)';
+/**
+ * Plain words for how an agent died. A SIGBUS is an access through a mapping past the end of a
+ * file that shrank; `shrunk` gives the sizes when the session knows which file it was (the agent
+ * checks the size before each access, but a truncation can come between the check and the access).
+ */
+export function describeAgentExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, shrunk?: { from: number; to: number }): string {
+  if (signal === 'SIGBUS') {
+    return shrunk ? `the backing file was truncated from ${shrunk.from} to ${shrunk.to} bytes (the agent was killed by SIGBUS)` : 'the backing file shrank under its mapping (the agent was killed by SIGBUS)';
+  }
   if (signal) return `the agent was killed by ${signal}`;
   const detail = stderrTail.trim().split('\n').pop();
   return `the agent exited with code ${code}${detail ? `: ${detail}` : ''}`;
@@ -60,6 +68,8 @@ export class RemoteSession {
   private readonly peerListeners = new Set<(table: PeerTable) => void>();
   private stderrTail = '';
   private readonly exited: Promise<void>;
+  /** Backing files the agent maps for this session, with their sizes then: to name a SIGBUS. */
+  private readonly mappedFiles = new Map<string, number>();
 
   private constructor(
     readonly source: string,
@@ -73,7 +83,7 @@ export class RemoteSession {
     child.on('message', (message) => this.receive(message));
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
-        this.lose(describeAgentExit(code, signal, this.stderrTail));
+        this.lose(describeAgentExit(code, signal, this.stderrTail, signal === 'SIGBUS' ? this.shrunkFile() : undefined));
         resolve();
       });
     });
@@ -96,6 +106,7 @@ export class RemoteSession {
       const opened = await session.request({ type: 'open', source, writable: options.writable ?? false });
       session.info = opened.info;
       session.snapshot = opened.snapshot;
+      if (opened.info.kind === 'file') session.noteFile(source);
       return session;
     } catch (err) {
       await session.close();
@@ -186,8 +197,41 @@ export class RemoteSession {
   }
 
   /** Compares this source (A) with another one (B), in this session's agent. */
-  diff(other: string, options: LongWork & { layout?: string; maxRanges?: number } = {}): Promise<AgentReplies['diff']> {
-    return this.longRequest({ type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+  async diff(other: string, options: LongWork & { layout?: string; maxRanges?: number } = {}): Promise<AgentReplies['diff']> {
+    const forget = this.noteFile(other);
+    try {
+      return await this.longRequest({ type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+    } finally {
+      forget();
+    }
+  }
+
+  /** Remembers `p`'s size if it is a backing file (not a socket, a snapshot or a missing file). */
+  private noteFile(p: string): () => void {
+    if (this.mappedFiles.has(p)) return () => undefined;
+    try {
+      const st = fs.statSync(p);
+      if (st.isFile() && !looksLikeSnapshot(p)) {
+        this.mappedFiles.set(p, st.size);
+        return () => this.mappedFiles.delete(p);
+      }
+    } catch {
+      // not a file here: nothing to name
+    }
+    return () => undefined;
+  }
+
+  /** The first remembered backing file that is now shorter than it was. */
+  private shrunkFile(): { from: number; to: number } | undefined {
+    for (const [p, from] of this.mappedFiles) {
+      try {
+        const to = fs.statSync(p).size;
+        if (to < from) return { from, to };
+      } catch {
+        // gone: not a truncation
+      }
+    }
+    return undefined;
   }
 
   /** The three-way reconnect of this (live) source with base and local snapshots, in its agent. */

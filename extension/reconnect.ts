@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webview-page';
-import { InputError, SourceLostError } from '../core/errors';
-import { fieldVerdicts, plan, type Role, type RolePlan } from '../core/reconnect/roles';
+import { InputError } from '../core/errors';
+import { fieldVerdicts, plan, writeBack, type Role, type RolePlan } from '../core/reconnect/roles';
 import { threeWay, type ThreeWayResult } from '../core/reconnect/three-way';
 import { MemorySource } from '../core/sources/memory-source';
 import { parseReportMessage, type ReconnectModel, type ReportHostMessage } from '../webview/protocol';
@@ -64,23 +64,10 @@ export async function applyRole(session: Session, p: Preview, role: Role): Promi
     session.leaveGuestCopy();
     return { role, written: [], verified: true, discarded: p.peer.lost };
   }
-  const written: { offset: number; length: number }[] = [];
-  try {
-    for (const w of p.master.writes) {
-      await session.remote.write(w.offset, guest.local.slice(w.offset, w.offset + w.length));
-      written.push(w);
-    }
-    let verified = true;
-    for (const w of written) {
-      const back = await session.remote.read(w.offset, w.length);
-      if (!Buffer.from(back).equals(Buffer.from(guest.local.subarray(w.offset, w.offset + w.length)))) verified = false;
-    }
-    session.leaveGuestCopy();
-    return { role, written, verified, discarded: p.master.lost };
-  } catch (err) {
-    if (err instanceof SourceLostError) return { role, written, verified: false, discarded: p.master.lost, error: err.message };
-    throw err;
-  }
+  const report = await writeBack(p.master.writes, (offset, length) => guest.local.slice(offset, offset + length), session.remote);
+  // A segment lost midway leaves the session disconnected, with its guest copy.
+  if (!report.error) session.leaveGuestCopy();
+  return { role, ...report, discarded: p.master.lost };
 }
 
 /** The report: what changed on each side, what each role keeps and throws away, and the choice. */

@@ -232,7 +232,8 @@ export class Session {
       try {
         if (this.state !== 'live' || this.guest || ranges.length === 0) await this.remote.unwatch();
         else {
-          const baseline = await this.remote.watch(ranges, this.tickMs(), Math.max(this.tickMs(), VIEW_IDLE_INTERVAL_MS));
+          // (the agent takes the slower of the two when idle: a tick above 100 ms stays as it is)
+          const baseline = await this.remote.watch(ranges, this.tickMs(), VIEW_IDLE_INTERVAL_MS);
           ranges.forEach((r, i) => {
             for (const l of [...this.listeners.fresh]) l(r.offset, baseline[i]!);
           });

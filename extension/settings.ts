@@ -1,10 +1,13 @@
 import * as vscode from 'vscode';
 import type { ViewSettings } from '../webview/protocol';
 
+/** package.json's default for shmemInspector.tickInterval. */
+const DEFAULT_TICK_MS = 20;
+
 /** The extension's settings, read fresh each time, clamped to their documented ranges. */
 export function tickIntervalMs(): number {
-  const v = vscode.workspace.getConfiguration('shmemInspector').get<number>('tickInterval', 20);
-  return Math.min(5000, Math.max(5, Math.round(Number(v) || 50)));
+  const v = vscode.workspace.getConfiguration('shmemInspector').get<number>('tickInterval', DEFAULT_TICK_MS);
+  return Math.min(5000, Math.max(5, Math.round(Number(v) || DEFAULT_TICK_MS)));
 }
 
 export function viewSettings(): ViewSettings {

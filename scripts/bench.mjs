@@ -32,7 +32,8 @@ if (LIVE && !existsSync('/usr/bin/chromium')) {
   console.error('the live-view bench needs Debian\'s chromium: apt-get update && apt-get install -y chromium (or npm run bench -- --no-live)');
   process.exit(1);
 }
-for (const [tool, pkg] of [['cp', 'coreutils'], ['cmp', 'diffutils'], ['xxd', 'xxd'], ['/usr/bin/time', 'time']]) {
+// The yardsticks of the CLI cases (the live view needs none of them).
+for (const [tool, pkg] of CLI_CASES ? [['cp', 'coreutils'], ['cmp', 'diffutils'], ['xxd', 'xxd'], ['/usr/bin/time', 'time']] : []) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     console.error(`the bench needs ${tool}: apt-get install -y ${pkg}`);
     process.exit(1);

@@ -5,6 +5,7 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { DiffHostMessage, DiffModel, DiffReplies, DiffRequest, DiffWebviewMessage } from './protocol';
+import { el } from './dom';
 
 interface VsCodeApi {
   postMessage(message: DiffWebviewMessage): void;
@@ -23,13 +24,6 @@ function request<T extends DiffRequest>(r: T): Promise<DiffReplies[T['type']]> {
     }, 15_000);
     vscode.postMessage({ type: 'request', id, request: r });
   });
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;

@@ -13,6 +13,7 @@ import { parseOffsetInput, parsePattern } from './input';
 import { inspect } from './inspector';
 import { MAX_READ, type HostMessage, type SessionView, type ViewSettings, type WebviewMessage } from './protocol';
 import { PageCache } from './page-cache';
+import { el } from './dom';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -23,13 +24,6 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 const channel = new HostChannel((m) => vscode.postMessage(m));
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /** A vscode-elements control, typed loosely: the parts we use. */
 type Field = HTMLElement & { value: string };

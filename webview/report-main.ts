@@ -4,19 +4,13 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { Kind, ReconnectModel, ReportHostMessage, ReportWebviewMessage } from './protocol';
+import { el } from './dom';
 
 interface VsCodeApi {
   postMessage(message: ReportWebviewMessage): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 const KIND: Record<Kind, { label: string; master: string; peer: string }> = {
   local: { label: 'changed by the guest only', master: 'kept (written back)', peer: 'discarded' },

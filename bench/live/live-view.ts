@@ -151,13 +151,7 @@ async function baselineHostCpu(seconds: number): Promise<number> {
 }
 
 function agentsOf(hostPid: number): number[] {
-  return childrenOf(hostPid).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path.join('dist', 'agent', 'main.js'));
-    } catch {
-      return false;
-    }
-  });
+  return childrenOf(hostPid).filter((p) => cmdline(p).includes(path.join('dist', 'agent', 'main.js')));
 }
 
 class Bench {
@@ -303,7 +297,6 @@ async function main(): Promise<void> {
   makeFile(oneGiB, GIB, true);
   makeFile(small, 16 << 20, true);
   makeFile(huge, 16 * GIB, false);
-  fs.writeFileSync(huge, Buffer.from('the last page'), { flag: 'r+' });
   const hugeFd = fs.openSync(huge, 'r+');
   fs.writeSync(hugeFd, Buffer.from('the last page!!!'), 0, 16, 16 * GIB - 16);
   fs.closeSync(hugeFd);

@@ -27,11 +27,10 @@ async function joinAndSettle(text: string): Promise<{ session: RemoteSession; ta
     const deadline = Date.now() + 2000;
     for (;;) {
       await new Promise((r) => setTimeout(r, 25));
-      if (Date.now() >= deadline) break;
-      if (Date.now() - last < 150) continue;
-      if ((await session.peers()).interrupts.length > 0) break;
+      if (Date.now() - last < 150 && Date.now() < deadline) continue;
+      const table = await session.peers();
+      if (table.interrupts.length > 0 || Date.now() >= deadline) return { session, table };
     }
-    return { session, table: await session.peers() };
   } catch (err) {
     await session.close();
     throw err;

@@ -226,20 +226,19 @@ export class IvshmemServer {
       return;
     }
     const peer: Peer = { id: id!, socket, vectors };
-    const send = (to: Peer, value: number, fd?: number): void => this.send(to, value, fd);
     // Clients send nothing; the stream only tells us when they leave.
     socket.on('data', () => undefined);
     socket.on('end', () => this.remove(peer));
     socket.on('error', () => this.remove(peer));
     socket.on('close', () => this.remove(peer));
-    send(peer, 0);
-    send(peer, peer.id);
-    send(peer, -1, this.memoryFd);
+    this.send(peer, 0);
+    this.send(peer, peer.id);
+    this.send(peer, -1, this.memoryFd);
     for (const other of this.peers.values()) {
-      for (const fd of peer.vectors) send(other, peer.id, fd);
-      for (const fd of other.vectors) send(peer, other.id, fd);
+      for (const fd of peer.vectors) this.send(other, peer.id, fd);
+      for (const fd of other.vectors) this.send(peer, other.id, fd);
     }
-    for (const fd of peer.vectors) send(peer, peer.id, fd);
+    for (const fd of peer.vectors) this.send(peer, peer.id, fd);
     this.peers.set(peer.id, peer);
     this.emit({ type: 'joined', id: peer.id, vectors: peer.vectors.length });
   }

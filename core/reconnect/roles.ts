@@ -56,32 +56,47 @@ export interface ApplyReport {
 }
 
 /**
- * Master write-back: only the ranges that differ, in place, then each one read back and compared.
- * If the segment goes away midway, the report says which ranges were written.
+ * Where a master write-back goes: a Source in the agent, or (from the extension) the session's
+ * agent, whose calls are async.
  */
-export function applyMaster(writes: Range[], local: Source, remote: Source): ApplyReport {
-  if (!remote.info.writable) throw new InputError('reconnecting as master writes into the segment: attach it read-write');
+export interface WriteBackTarget {
+  write(offset: number, bytes: Uint8Array): void | Promise<void>;
+  read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
+}
+
+/**
+ * Master write-back: only the ranges that differ, in place, then each one read back and compared
+ * with the guest copy (`local` gives its bytes). If the segment goes away midway, the report says
+ * which ranges were written.
+ */
+export async function writeBack(writes: Range[], local: (offset: number, length: number) => Uint8Array, segment: WriteBackTarget): Promise<ApplyReport> {
   const written: Range[] = [];
   try {
     for (const w of writes) {
-      const bytes = new Uint8Array(w.length);
-      local.read(w.offset, bytes);
-      remote.write(w.offset, bytes);
+      await segment.write(w.offset, local(w.offset, w.length));
       written.push(w);
     }
     let verified = true;
     for (const w of written) {
-      const want = new Uint8Array(w.length);
-      const got = new Uint8Array(w.length);
-      local.read(w.offset, want);
-      remote.read(w.offset, got);
-      if (!Buffer.from(want).equals(Buffer.from(got))) verified = false;
+      const got = await segment.read(w.offset, w.length);
+      if (!Buffer.from(local(w.offset, w.length)).equals(Buffer.from(got))) verified = false;
     }
     return { written, verified };
   } catch (err) {
     if (err instanceof SourceLostError) return { written, verified: false, error: err.message };
     throw err;
   }
+}
+
+/** writeBack between two Sources (the agent's reconnect). */
+export function applyMaster(writes: Range[], local: Source, remote: Source): Promise<ApplyReport> {
+  if (!remote.info.writable) throw new InputError('reconnecting as master writes into the segment: attach it read-write');
+  const bytesOf = (s: Source, offset: number, length: number): Uint8Array => {
+    const b = new Uint8Array(length);
+    s.read(offset, b);
+    return b;
+  };
+  return writeBack(writes, (o, n) => bytesOf(local, o, n), { write: (o, b) => remote.write(o, b), read: (o, n) => bytesOf(remote, o, n) });
 }
 
 export interface FieldVerdict {

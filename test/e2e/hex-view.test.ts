@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
+import { frameWith, hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
 import { ROOT, eventually, tempDir } from '../helpers/temp';
 
 /**
@@ -291,17 +291,15 @@ test('the hex view in a real browser', async (t) => {
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     const head = page.locator('.pane-body .monaco-list-row[aria-level="2"]:has-text("head")').first();
     await head.waitFor({ timeout: 10_000 });
+    const showing = async (want: RegExp): Promise<void> => {
+      for (const until = Date.now() + 10_000; !want.test((await head.textContent()) ?? ''); await page.waitForTimeout(50)) {
+        if (Date.now() > until) assert.fail(`the Regions view shows ${await head.textContent()}, not ${want}`);
+      }
+    };
     // The row shows "…" until the session has the field's bytes.
-    for (const until = Date.now() + 10_000; !/head\s*0$/.test((await head.textContent()) ?? ''); ) {
-      if (Date.now() > until) assert.fail(`the Regions view shows ${await head.textContent()}, not head 0`);
-      await page.waitForTimeout(50);
-    }
+    await showing(/head\s*0$/);
     writeFromAnotherProcess(live, 8, [42, 0, 0, 0]);
-    const until = Date.now() + 10_000;
-    while (!/head\s*42$/.test((await head.textContent()) ?? '')) {
-      if (Date.now() > until) assert.fail(`the Regions view still shows ${await head.textContent()}`);
-      await page.waitForTimeout(50);
-    }
+    await showing(/head\s*42$/);
     // Selecting the field selects its bytes in the hex view.
     await head.click();
     const frame = await frameFor(page, live);
@@ -322,20 +320,7 @@ test('the hex view in a real browser', async (t) => {
     writeFromAnotherProcess(live, 0x2100, [9]);
     await runCommand(page, 'Shared Memory: Compare With Live');
     await answerFileDialog(page, 'Compare live.bin', snap);
-    const diffFrame = await (async () => {
-      const until = Date.now() + 30_000;
-      for (;;) {
-        for (const f of page.frames()) {
-          try {
-            if (await f.$('.ranges li')) return f;
-          } catch {
-            // frames come and go
-          }
-        }
-        if (Date.now() > until) throw new Error('no diff view appeared');
-        await page.waitForTimeout(200);
-      }
-    })();
+    const diffFrame = await frameWith(page, '.ranges li', 'diff view');
     const items = await diffFrame.locator('.ranges li').allTextContents();
     assert.deepEqual(items, ['0x2000 +3', '0x2100 +1']);
     assert.match((await diffFrame.locator('.summary').textContent()) ?? '', /4 byte\(s\) differ in 2 range\(s\)/);
@@ -367,20 +352,7 @@ test('the hex view in a real browser', async (t) => {
     assert.equal(fs.readFileSync(live)[0x30], before, 'an edit of the guest copy reached the segment');
     await page.screenshot({ path: path.join(OUT, 'disconnected-banner.png') });
     await runCommand(page, 'Shared Memory: Reconnect as Peer');
-    const report = await (async () => {
-      const until = Date.now() + 30_000;
-      for (;;) {
-        for (const f of page.frames()) {
-          try {
-            if (await f.$('#apply-peer')) return f;
-          } catch {
-            // frames come and go
-          }
-        }
-        if (Date.now() > until) throw new Error('no reconnect report appeared');
-        await page.waitForTimeout(200);
-      }
-    })();
+    const report = await frameWith(page, '#apply-peer', 'reconnect report');
     const counts = (await report.locator('.counts').textContent()) ?? '';
     const guestBytes = Number(/(\d+)byte\(s\) changed by the guest only/.exec(counts)?.[1]);
     assert.ok(guestBytes >= 1, counts);

@@ -9,6 +9,16 @@ export function tempDir(prefix = 'shmem-inspect-test-'): { dir: string; cleanup:
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Writes bytes at an offset with write(2), as another process sharing the file would. */
+export function pwrite(file: string, offset: number, bytes: Uint8Array | number[]): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, Uint8Array.from(bytes), 0, bytes.length, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Deterministic pseudo-random bytes (xorshift32), so a failing case can be replayed. */
 export function seededBytes(length: number, seed: number): Buffer {
   const out = Buffer.alloc(length);
@@ -43,6 +53,22 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Number of open file descriptors of this process. */
 export function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** What each open fd of a process points at (paths, "socket:[…]", "pipe:[…]"). */
+export function fdTargets(pid: number | 'self' = 'self'): string[] {
+  return fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return ''; // closed meanwhile
+    }
+  });
+}
+
+/** How many of this process's mappings are of files whose path contains `part`. */
+export function mappingsOf(part: string): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(part)).length;
 }
 
 /** The processes whose parent is `pid` (from /proc). */

@@ -128,18 +128,23 @@ export async function openWorkbench(options: {
   };
 }
 
-/** The webview frame that shows a hex view (webviews are nested iframes in the workbench). */
-export async function hexFrame(page: Page, predicate: (f: Frame) => Promise<boolean> = async () => true, timeoutMs = 30_000): Promise<Frame> {
+/** The first frame holding `selector` (and passing `predicate`); webviews are nested iframes. */
+export async function frameWith(page: Page, selector: string, what: string, predicate: (f: Frame) => Promise<boolean> = async () => true, timeoutMs = 30_000): Promise<Frame> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     for (const f of page.frames()) {
       try {
-        if ((await f.$('.rows .row')) && (await predicate(f))) return f;
+        if ((await f.$(selector)) && (await predicate(f))) return f;
       } catch {
         // frames come and go while the workbench loads
       }
     }
-    if (Date.now() > until) throw new Error('no hex view appeared');
+    if (Date.now() > until) throw new Error(`no ${what} appeared`);
     await page.waitForTimeout(200);
   }
+}
+
+/** The webview frame that shows a hex view. */
+export function hexFrame(page: Page, predicate: (f: Frame) => Promise<boolean> = async () => true, timeoutMs = 30_000): Promise<Frame> {
+  return frameWith(page, '.rows .row', 'hex view', predicate, timeoutMs);
 }

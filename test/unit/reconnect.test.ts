@@ -69,12 +69,12 @@ test('what each role keeps and loses; master writes only where local differs fro
   assert.deepEqual(peer.kept.map((x) => x.kind), ['remote', 'both']);
   // Master write-back: the segment becomes the guest copy, verified.
   const seg = new MemorySource(Buffer.from(remote), 'segment');
-  const applied = applyMaster(master.writes, new MemorySource(local, 'l'), seg);
+  const applied = await applyMaster(master.writes, new MemorySource(local, 'l'), seg);
   assert.deepEqual(applied, { written: master.writes, verified: true });
   assert.ok(Buffer.from(seg.bytes).equals(local));
 });
 
-test('a segment that goes away midway: the report says which ranges were written', () => {
+test('a segment that goes away midway: the report says which ranges were written', async () => {
   const local = new MemorySource(Buffer.alloc(16, 9), 'l');
   let writes = 0;
   const failing = new MemorySource(Buffer.alloc(16), 'segment');
@@ -83,7 +83,7 @@ test('a segment that goes away midway: the report says which ranges were written
     failing.bytes.set(data, offset);
   };
   const ranges = [{ offset: 0, length: 1 }, { offset: 4, length: 1 }, { offset: 8, length: 1 }];
-  const r = applyMaster(ranges, local, failing);
+  const r = await applyMaster(ranges, local, failing);
   assert.deepEqual(r.written, ranges.slice(0, 2));
   assert.equal(r.verified, false);
   assert.match(r.error!, /deleted/);

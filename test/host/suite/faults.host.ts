@@ -13,20 +13,17 @@ import type { HexPanel } from '../../../extension/hex-panel';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
 import { api, eventually, ID, startServer } from '../runner/in-host';
-import { childrenOf, openFds, ROOT } from '../../helpers/temp';
+import { childrenOf, mappingsOf, openFds } from '../../helpers/temp';
+import { CLI } from '../../helpers/cli';
 
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 const children = (): number[] => childrenOf(process.pid);
-/** Mappings of files under `dir` in this process: the host must never map a segment. */
-const mappingsOf = (dir: string): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(dir)).length;
 
 const FAULTS = ['truncate', 'delete', 'replace', 'sigkill', 'server'] as const;
 
 test('100 fault cycles in the extension host: each a disconnect with last bytes kept; no agent, fd or mapping left over', async () => {
   const a = await api();
   const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-faults-'));
-  const counts: Record<string, number> = {};
   let fds0 = 0;
   const kids0 = children().length;
   try {
@@ -61,14 +58,12 @@ test('100 fault cycles in the extension host: each a disconnect with last bytes 
       assert.deepEqual([...session.remote.lastBytes.get(0, 16)!], [...kept], `cycle ${i}: the last bytes were not kept`);
       await a.manager.detach(session);
       if (server && server.exitCode === null && server.signalCode === null) await new Promise((r) => server!.once('exit', r));
-      counts[fault] = (counts[fault] ?? 0) + 1;
     }
     // Agents exit on their own schedule after close: allow them a moment.
     await eventually(() => children().length <= kids0, `agents to exit (${children().length} children, ${kids0} before)`, 15_000);
     // The pipes of an exited agent close a loop turn or more after its 'exit': poll, not sleep.
     await eventually(() => openFds() <= fds0, `the extension host's fds back to ${fds0} after 100 cycles (now ${openFds()})`, 5000);
     assert.equal(mappingsOf(dir), 0, 'the extension host mapped a segment');
-    assert.deepEqual(counts, { truncate: 20, delete: 20, replace: 20, sigkill: 20, server: 20 });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

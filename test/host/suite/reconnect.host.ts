@@ -1,34 +1,37 @@
 /** The disconnect / reconnect lifecycle inside the real extension host. */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RoleOutcome } from '../../../extension/reconnect';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
 import { api } from '../runner/in-host';
+import { pwrite, tempDir } from '../../helpers/temp';
 
-function segment(dir: string): string {
-  const file = path.join(dir, 'seg');
-  const b = Buffer.alloc(16384);
-  b.write('at disconnect', 0x100);
-  fs.writeFileSync(file, b);
-  return file;
-}
-
-function pwrite(file: string, offset: number, bytes: Buffer): void {
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, bytes, 0, bytes.length, offset);
-  fs.closeSync(fd);
-}
-
-test('disconnect, edit the guest copy, reconnect as peer: the views show the segment, the edit is reported discarded', async () => {
+/**
+ * A 16 KiB segment ("at disconnect" at 0x100) in a fresh folder, attached; after `body`, the views
+ * closed, the session detached, the folder removed.
+ */
+async function withSegment(body: (file: string, s: Session, dir: string) => Promise<void>): Promise<void> {
   await api();
-  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-rc-'));
+  const { dir, cleanup } = tempDir('shmem-host-rc-');
   try {
-    const file = segment(dir);
+    const file = path.join(dir, 'seg');
+    const b = Buffer.alloc(16384);
+    b.write('at disconnect', 0x100);
+    fs.writeFileSync(file, b);
     const s = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+    await body(file, s, dir);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('shmemInspector.detach', s);
+  } finally {
+    cleanup();
+  }
+}
+
+test('disconnect, edit the guest copy, reconnect as peer: the views show the segment, the edit is reported discarded', () =>
+  withSegment(async (file, s) => {
     assert.equal(await vscode.commands.executeCommand('shmemInspector.disconnect', s), 'disconnected');
     assert.equal(s.view().guestCopy, true);
     assert.equal(s.view().writable, true, 'the guest copy is editable');
@@ -47,19 +50,11 @@ test('disconnect, edit the guest copy, reconnect as peer: the views show the seg
     const now = fs.readFileSync(file);
     assert.equal(now.subarray(0x300, 0x30c).toString(), 'segment edit');
     assert.ok(now.subarray(0x200, 0x20a).every((b) => b === 0));
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.commands.executeCommand('shmemInspector.detach', s);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('reconnect as master: the segment becomes the guest copy, in place, verified', async () => {
-  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-rc-'));
-  try {
-    const file = segment(dir);
+test('reconnect as master: the segment becomes the guest copy, in place, verified', () =>
+  withSegment(async (file, s) => {
     const ino = fs.statSync(file).ino;
-    const s = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
     await vscode.commands.executeCommand('shmemInspector.disconnect', s);
     s.writeGuest(0x200, Buffer.from('guest edit'));
     pwrite(file, 0x300, Buffer.from('segment edit'));
@@ -69,18 +64,10 @@ test('reconnect as master: the segment becomes the guest copy, in place, verifie
     assert.deepEqual(outcome.written, [{ offset: 0x200, length: 10 }, { offset: 0x300, length: 12 }]);
     assert.ok(fs.readFileSync(file).equals(guestCopy), 'the segment does not equal the guest copy');
     assert.equal(fs.statSync(file).ino, ino);
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.commands.executeCommand('shmemInspector.detach', s);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('Simulate role=peer Discard (scripted), Save Snapshot As Savevm and Load Snapshot as Loadvm', async () => {
-  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-rc-'));
-  try {
-    const file = segment(dir);
-    const s = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+test('Simulate role=peer Discard (scripted), Save Snapshot As Savevm and Load Snapshot as Loadvm', () =>
+  withSegment(async (file, s, dir) => {
     const sim = (await vscode.commands.executeCommand('shmemInspector.simulatePeerDiscard', s, { edits: [{ offset: 0x10, bytes: [1, 2, 3] }] })) as RoleOutcome;
     assert.deepEqual(sim.discarded.map((r) => [r.offset, r.length, r.kind]), [[0x10, 3, 'local']]);
     assert.ok(fs.readFileSync(file).subarray(0x10, 0x13).every((b) => b === 0));
@@ -104,10 +91,5 @@ test('Simulate role=peer Discard (scripted), Save Snapshot As Savevm and Load Sn
     await vscode.commands.executeCommand('shmemInspector.takeSnapshot', o, otherSnap);
     assert.equal(await vscode.commands.executeCommand('shmemInspector.loadSnapshotAsLoadvm', s, otherSnap), undefined);
     assert.equal(s.guest, undefined, 'a refused loadvm disconnected the session');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.commands.executeCommand('shmemInspector.detach', s);
     await vscode.commands.executeCommand('shmemInspector.detach', o);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));

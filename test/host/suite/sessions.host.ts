@@ -64,7 +64,7 @@ test('a truncated backing file disconnects the session, keeps its last bytes, an
   fs.truncateSync(file, 10);
   await eventually(() => session.state === 'disconnected', 'the disconnect');
   // Checked before each sample; a truncation between the check and the read is a SIGBUS (timing).
-  assert.match(session.reason!, /truncated from 8192 to 10 bytes|shrank under its mapping \(the agent was killed by SIGBUS\)/);
+  assert.match(session.reason!, /truncated from 8192 to 10 bytes( \(the agent was killed by SIGBUS\))?$/);
   assert.deepEqual([...session.remote.lastBytes.get(0, 16)!], Array(16).fill(0x5a));
   assert.ok(a.manager.sessions.includes(session), 'a disconnected session stays listed');
   // The extension host is alive and still serves commands.
