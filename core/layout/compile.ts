@@ -15,6 +15,13 @@ export interface LayoutProblem {
 
 export const MAX_COUNT = 2 ** 32;
 const MAX_DEPTH = 16;
+/**
+ * How deep the JSON text may nest, checked before the parser recurses: jsonc-parser (and the
+ * compiler after it) recurse once per level, and a few thousand levels overflowed the stack
+ * ("Maximum call stack size exceeded", a crash instead of a message). A valid layout needs about
+ * 2 levels per struct level (MAX_DEPTH) plus a few for the root, regions and enums.
+ */
+export const MAX_JSON_DEPTH = 64;
 const MAX_FIELDS = 4096;
 const MAX_REGIONS = 4096;
 
@@ -271,6 +278,10 @@ export function lineColumn(text: string, offset: number): { line: number; column
  */
 export function compileLayout(text: string): { layout?: Layout; problems: LayoutProblem[] } {
   if (text.length > 1024 * 1024) return { problems: [{ message: 'the layout is larger than 1 MiB', path: [], offset: 0, length: 1, line: 1, column: 1 }] };
+  const tooDeep = nestingPastLimit(text, MAX_JSON_DEPTH);
+  if (tooDeep !== undefined) {
+    return { problems: [{ message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels (a layout needs far fewer)`, path: [], offset: tooDeep, length: 1, ...lineColumn(text, tooDeep) }] };
+  }
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: false });
   if (errors.length > 0 || !tree) {
@@ -284,6 +295,30 @@ export function compileLayout(text: string): { layout?: Layout; problems: Layout
     if (err instanceof Problem) return { problems: [locate(text, tree, err.path, err.message)] };
     throw err;
   }
+}
+
+/**
+ * The offset of the first `[` or `{` that opens level max + 1, or undefined. One pass without
+ * recursion; strings and comments are skipped (the parser allows comments).
+ */
+export function nestingPastLimit(text: string, max: number): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+    } else if (c === 0x2f /* / */ && text.charCodeAt(i + 1) === 0x2f) {
+      while (i < text.length && text.charCodeAt(i) !== 0x0a) i++;
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a /* * */) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
 }
 
 /** Problems of a (valid) layout against a segment of `size` bytes: nothing may lie past its end. */

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliProcess, runCli } from '../helpers/cli';
 import { ROOT, tempDir } from '../helpers/temp';
+import { decodeHeader, encodeHeader, headerLength } from '../../core/snapshot/format';
 
 const RING = path.join(ROOT, 'examples', 'ring.shmlayout.json');
 
@@ -115,4 +116,32 @@ test('a snapshot embeds its layout; dump --layout embedded decodes with it', asy
   assert.match(r.stdout, /header\.head @0x8 u32 = 41/);
   // Without --layout, dump stays a plain xxd dump.
   assert.match((await runCli(['dump', snap, '--length', '16'])).stdout, /^00000000: 5249 4e47/);
+});
+
+test('a layout nested thousands of levels deep, in a file or embedded in a snapshot: exit 2 with FILE:LINE:COLUMN, no stack trace', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  ringSegment(seg);
+  const deep = path.join(dir, 'deep.shmlayout.json');
+  fs.writeFileSync(deep, `{\n  "regions": ${'['.repeat(5000)}${']'.repeat(5000)}\n}\n`);
+  for (const command of ['dump', 'watch', 'diff']) {
+    const r = await runCli(command === 'diff' ? ['diff', seg, seg, '--layout', deep] : [command, seg, '--layout', deep]);
+    assert.equal(r.code, 2, `${command}: ${r.stderr}`);
+    assert.equal(r.stderr, `shmem-inspect: ${deep}:2:77: the JSON nests deeper than 64 levels (a layout needs far fewer)\n`);
+  }
+  // A snapshot carrying such a layout (made by rewriting a good snapshot's header).
+  const snap = path.join(dir, 'ring.shmsnap');
+  assert.equal((await runCli(['snapshot', seg, '-o', snap, '--layout', RING])).code, 0);
+  const file = fs.readFileSync(snap);
+  const header = decodeHeader(file.subarray(0, file.readUInt32LE(12)), file.length);
+  const layout = `{ "regions": ${'['.repeat(3000)}${']'.repeat(3000)} }`;
+  const bigger = headerLength(Buffer.byteLength(header.source), layout.length, 0, header.blockChecksums.length);
+  const evil = path.join(dir, 'evil.shmsnap');
+  fs.writeFileSync(evil, Buffer.concat([encodeHeader({ ...header, layout, headerLength: bigger }), file.subarray(header.headerLength)]));
+  const info = await runCli(['info', evil]);
+  assert.equal(info.code, 0, info.stderr);
+  const r = await runCli(['dump', evil, '--layout', 'embedded']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, `shmem-inspect: the layout embedded in ${evil}:1:77: the JSON nests deeper than 64 levels (a layout needs far fewer)\n`);
 });

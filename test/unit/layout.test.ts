@@ -176,3 +176,30 @@ test('a region of a plain type is its own field, alone or repeated', () => {
   assert.equal(fieldAt(layout, 11)?.path, 'lanes[1]');
   assert.deepEqual([...values(counter!)].map((n) => n.path), ['counter']);
 });
+
+test('a layout nested thousands of levels deep is refused before the parser recurses, with its line and column', () => {
+  const arrays = `{ "regions":\n  ${'['.repeat(5000)}${']'.repeat(5000)} }`;
+  let fields = '{ "name": "leaf", "type": "u8" }';
+  for (let i = 0; i < 3000; i++) fields = `{ "name": "f${i}", "fields": [ ${fields} ] }`;
+  const inline = `{ "regions": [ { "name": "r", "offset": 0, "fields": [ ${fields} ] } ] }`;
+  for (const text of [arrays, inline]) {
+    const r = compileLayout(text);
+    assert.equal(r.layout, undefined);
+    const p = r.problems[0]!;
+    assert.match(p.message, /the JSON nests deeper than 64 levels/);
+    // The bracket that opens level 65: find it by counting.
+    let depth = 0;
+    let at = -1;
+    for (let i = 0; i < text.length && at < 0; i++) if ((text[i] === '[' || text[i] === '{') && ++depth > 64) at = i;
+    else if (text[i] === ']' || text[i] === '}') depth--;
+    assert.equal(p.offset, at);
+    const before = text.slice(0, at).split('\n');
+    assert.deepEqual([p.line, p.column], [before.length, before.at(-1)!.length + 1]);
+  }
+  // Brackets inside strings and comments do not count; nesting within the limit still compiles.
+  const quoted = `// ${'['.repeat(100)}\n{ "name": "${'{'.repeat(100)}\\"[", /* ${'{'.repeat(100)} */ "regions": [ { "name": "a", "offset": 0, "type": "u8" } ] }`;
+  assert.deepEqual(compileLayout(quoted).problems, []);
+  let ok = '{ "name": "leaf", "type": "u8" }';
+  for (let i = 0; i < 15; i++) ok = `{ "name": "f${i}", "fields": [ ${ok} ] }`;
+  assert.deepEqual(compileLayout(`{ "regions": [ { "name": "r", "offset": 0, "fields": [ ${ok} ] } ] }`).problems, []);
+});
