@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError, describeSystemError } from './errors';
+import type { FileIdentity } from './source';
 
 /**
  * Files we create (snapshots, exports) appear whole or not at all: written to a temporary file in
@@ -10,14 +11,48 @@ import { InputError, describeSystemError } from './errors';
  * name was taken in the meantime.
  */
 
-/** A fresh temporary name next to `target`, hidden, unique to this process. */
+/** The longest file name Linux file systems take (NAME_MAX), in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * A fresh temporary name next to `target`, hidden, unique to this process. The target's name is
+ * shortened in it when needed, so that any valid target name (up to 255 bytes) has a valid
+ * temporary name: with the whole name in it, a 250-character target failed with ENAMETOOLONG.
+ */
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
-  return path.join(dir, `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const suffix = `.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  let name = Buffer.from(path.basename(target), 'utf8');
+  const room = NAME_MAX - 1 - suffix.length;
+  if (name.length > room) {
+    // Cut at a character boundary: never in the middle of a UTF-8 sequence.
+    let cut = room;
+    while (cut > 0 && (name[cut]! & 0xc0) === 0x80) cut--;
+    name = name.subarray(0, cut);
+  }
+  return path.join(dir, `.${name.toString('utf8')}${suffix}`);
 }
 
-/** Checks, before any work, that `target` can be created (or replaced, with force). */
-export function checkTarget(target: string, force: boolean): void {
+const KINDS: [(st: fs.Stats) => boolean, string][] = [
+  [(st) => st.isCharacterDevice(), 'a character device'],
+  [(st) => st.isBlockDevice(), 'a block device'],
+  [(st) => st.isFIFO(), 'a FIFO'],
+  [(st) => st.isSocket(), 'a socket'],
+  [(st) => st.isDirectory(), 'a folder'],
+];
+
+function sameFile(st: fs.Stats, id: FileIdentity): boolean {
+  return st.dev === id.dev && st.ino === id.ino;
+}
+
+/**
+ * Checks, before any work and again just before publishing, that `target` can be created (or
+ * replaced, with force). Whatever force says, only a regular file is ever replaced (never a
+ * device, a FIFO, a socket: `-o /dev/null --force` as root would replace the system's /dev/null),
+ * and never the file the bytes come from (`source`, compared by device and inode, so that
+ * `/dev/shm/x` and `/dev/shm/../shm/x` are the same file).
+ */
+export function checkTarget(target: string, force: boolean, source?: FileIdentity): void {
   const dir = path.dirname(target);
   let dirStat: fs.Stats;
   try {
@@ -31,14 +66,29 @@ export function checkTarget(target: string, force: boolean): void {
   } catch {
     throw new InputError(`cannot write ${target}: the folder ${dir} is not writable`);
   }
-  let st: fs.Stats | undefined;
+  let link: fs.Stats | undefined;
   try {
-    st = fs.lstatSync(target);
+    link = fs.lstatSync(target);
   } catch {
-    st = undefined;
+    return; // absent: it will be created
   }
-  if (st?.isDirectory()) throw new InputError(`cannot write ${target}: it is a folder`);
-  if (st && !force) throw new InputError(`${target} already exists (use --force to replace it)`);
+  // A symbolic link is replaced itself (rename), but what it points at decides what it is.
+  let st: fs.Stats | undefined = link;
+  if (link.isSymbolicLink()) {
+    try {
+      st = fs.statSync(target);
+    } catch {
+      st = undefined;
+    }
+  }
+  if (!st) throw new InputError(`cannot write ${target}: it is a symbolic link that points nowhere; only a new name or a regular file can be written`);
+  const kind = KINDS.find(([is]) => is(st))?.[1];
+  if (kind === 'a folder') throw new InputError(`cannot write ${target}: it is a folder`);
+  if (kind || !st.isFile()) throw new InputError(`cannot write ${target}: it is ${kind ?? 'not a regular file'}; only a new name or a regular file is ever replaced, even with --force`);
+  if (source && (sameFile(st, source) || sameFile(link, source))) {
+    throw new InputError(`cannot write ${target}: it is the source itself (the same file, under this name); a copy never replaces what it copies`);
+  }
+  if (!force) throw new InputError(`${target} already exists (use --force to replace it)`);
 }
 
 /** Opens the temporary file, exclusively. */
@@ -52,9 +102,14 @@ export function openTemp(tempPath: string): number {
   }
 }
 
-/** Moves a complete, fsynced temporary file to its final name and makes the rename durable. */
-export function publish(tempPath: string, target: string, force: boolean): void {
+/**
+ * Moves a complete, fsynced temporary file to its final name and makes the rename durable. With
+ * force the target is checked again first: it may have become something else while the data was
+ * written (what remains is the moment between this check and the rename).
+ */
+export function publish(tempPath: string, target: string, force: boolean, source?: FileIdentity): void {
   if (force) {
+    checkTarget(target, force, source);
     fs.renameSync(tempPath, target);
   } else {
     try {

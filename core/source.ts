@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import { SourceLostError } from './errors';
+import type { CheckedPass } from './snapshot/integrity';
 
 export type SourceKind = 'file' | 'snapshot' | 'ivshmem';
 
@@ -13,6 +15,26 @@ export interface SourceInfo {
   fileSystem?: string;
   /** The ID an ivshmem server gave us. */
   peerId?: number;
+  /**
+   * The file behind the bytes (device and inode of the open descriptor), when there is one: a
+   * snapshot or an export is never written over it, however its path is spelled.
+   */
+  identity?: FileIdentity;
+}
+
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** The device and inode of an open descriptor; undefined if it cannot be examined. */
+export function identityOf(fd: number): FileIdentity | undefined {
+  try {
+    const st = fs.fstatSync(fd);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -32,6 +54,11 @@ export interface Source {
   forget(offset: number, length: number): void;
   /** Writes data at offset, in place. Only for writable sources. */
   write(offset: number, data: Uint8Array): void;
+  /**
+   * Sources whose bytes carry checksums (snapshots): a bulk pass over them, checked beside it. Use
+   * it through withChecks (core/snapshot/integrity.ts), which releases a result only once checked.
+   */
+  checkedPass?(): CheckedPass;
   /** Checks that the source is still there; returns why it is gone, or undefined. Cheap. */
   check(): string | undefined;
   /** Called once when the source goes away, with the reason in plain words. */

@@ -109,7 +109,7 @@ export function registerReconnectCommands(context: vscode.ExtensionContext, mana
     const force = typeof targetArg !== 'string' && !(targetArg instanceof vscode.Uri);
     await disconnect(s, `savevm to ${path.basename(target)}`);
     // The snapshot is the guest-side copy at the disconnect: exactly what reconnect compares with.
-    await writeSnapshot(new MemorySource(s.guest!.base, s.remote.source, false), { target, force, layout: s.layout?.text, peerId: s.remote.info.peerId });
+    await writeSnapshot(new MemorySource(s.guest!.base, s.remote.source, false, s.remote.info.identity), { target, force, layout: s.layout?.text, peerId: s.remote.info.peerId });
     return target;
   });
 }

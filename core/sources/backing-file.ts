@@ -33,7 +33,7 @@ export class BackingFileSource extends SegmentSource {
     super();
     this.ino = st.ino;
     this.dev = st.dev;
-    this.info = { kind: 'file', description: path, size: st.size, writable, fileSystem };
+    this.info = { kind: 'file', description: path, size: st.size, writable, fileSystem, identity: { dev: st.dev, ino: st.ino } };
     this.io = new SegmentIO(fd, st.size, writable, path, () => this.check());
   }
 

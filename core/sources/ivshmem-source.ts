@@ -1,6 +1,6 @@
 import { InputError } from '../errors';
 import { IvshmemClient, type PeerTable } from '../ivshmem/client';
-import type { SourceInfo } from '../source';
+import { identityOf, type SourceInfo } from '../source';
 import { SegmentSource } from './segment-source';
 import { SegmentIO } from './segment-io';
 
@@ -18,7 +18,7 @@ export class IvshmemSource extends SegmentSource {
     writable: boolean,
   ) {
     super();
-    this.info = { kind: 'ivshmem', description: `unix:${client.path}`, size: client.memorySize, writable, peerId: client.ownId };
+    this.info = { kind: 'ivshmem', description: `unix:${client.path}`, size: client.memorySize, writable, peerId: client.ownId, identity: identityOf(client.memoryFd) };
     this.io = new SegmentIO(client.memoryFd, client.memorySize, writable, `the shared memory of ${client.path}`, () => this.check());
     client.onClosed((reason) => this.lose(reason));
   }

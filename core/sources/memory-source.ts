@@ -1,5 +1,5 @@
 import { InputError } from '../errors';
-import { SourceBase, type SourceInfo } from '../source';
+import { SourceBase, type FileIdentity, type SourceInfo } from '../source';
 
 /**
  * Bytes held in this process: the guest-side copy of a disconnected session (the "base" taken at
@@ -13,9 +13,11 @@ export class MemorySource extends SourceBase {
     readonly bytes: Uint8Array,
     description: string,
     writable = true,
+    /** The segment these bytes are a copy of: a snapshot of them is never written over it. */
+    identity?: FileIdentity,
   ) {
     super();
-    this.info = { kind: 'file', description, size: bytes.length, writable };
+    this.info = { kind: 'file', description, size: bytes.length, writable, ...(identity ? { identity } : {}) };
   }
 
   read(offset: number, target: Uint8Array): void {

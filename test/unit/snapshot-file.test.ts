@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, InputError, SourceLostError } from '../../core/errors';
@@ -8,6 +9,8 @@ import { SnapshotFile } from '../../core/snapshot/reader';
 import { BackingFileSource } from '../../core/sources/backing-file';
 import { SnapshotSource } from '../../core/sources/snapshot-source';
 import { SourceBase } from '../../core/source';
+import { MemorySource } from '../../core/sources/memory-source';
+import { checkTarget, publish, tempPathFor } from '../../core/atomic-file';
 import { openFds, seededBytes, tempDir } from '../helpers/temp';
 
 function leftovers(dir: string): string[] {
@@ -232,4 +235,38 @@ test('a checked snapshot re-reads changing pages: settled ones are kept, the res
   const plain = await writeSnapshot(new ChangingSource(), { target: path.join(dir, 'plain.shmsnap'), force: false });
   assert.equal(plain.checked, false);
   assert.deepEqual(plain.torn, []);
+});
+
+test('a copy held in memory (savevm) is never written over the segment it copies, nor is an export', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const seg = path.join(dir, 'seg');
+  fs.writeFileSync(seg, seededBytes(8192, 9));
+  const st = fs.statSync(seg);
+  const copy = new MemorySource(seededBytes(8192, 10), seg, false, { dev: st.dev, ino: st.ino });
+  for (const target of [seg, path.join(dir, '..', path.basename(dir), 'seg')]) {
+    await assert.rejects(writeSnapshot(copy, { target, force: true }), (err: Error) => err instanceof InputError && /it is the source itself/.test(err.message));
+    assert.throws(() => checkTarget(target, true, { dev: st.dev, ino: st.ino }), /it is the source itself/);
+  }
+  assert.equal(fs.statSync(seg).ino, st.ino);
+  assert.ok(fs.readFileSync(seg).equals(seededBytes(8192, 9)));
+  assert.deepEqual(leftovers(dir), []);
+  // Another regular file is replaced with force, as before.
+  const other = path.join(dir, 'other');
+  fs.writeFileSync(other, 'x');
+  await writeSnapshot(copy, { target: other, force: true });
+  assert.equal(fs.readFileSync(other).subarray(0, 7).toString(), 'SHMSNAP');
+});
+
+test('the target is checked again just before it is published: a FIFO that took its place meanwhile is not replaced', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const target = path.join(dir, 'out');
+  fs.writeFileSync(target, 'old');
+  const temp = tempPathFor(target);
+  fs.writeFileSync(temp, 'new');
+  fs.rmSync(target);
+  assert.equal(spawnSync('mkfifo', [target]).status, 0);
+  assert.throws(() => publish(temp, target, true), /it is a FIFO/);
+  assert.ok(fs.lstatSync(target).isFIFO());
 });
