@@ -5,7 +5,9 @@ import { writeSnapshot } from '../core/snapshot/writer';
 import { searchSource } from '../core/search';
 import { diffSources } from '../core/diff/diff';
 import { summarize } from '../core/diff/summary';
-import { compileLayout } from '../core/layout/compile';
+import { checkAgainstSegment, compileLayout } from '../core/layout/compile';
+import { damagedMessage, withChecks } from '../core/snapshot/integrity';
+import * as fs from 'node:fs';
 import type { Layout } from '../core/layout/model';
 import { threeWay } from '../core/reconnect/three-way';
 import { applyMaster, fieldVerdicts, plan, type Role } from '../core/reconnect/roles';
@@ -104,7 +106,7 @@ export class AgentServer {
       case 'verify': {
         const source = this.requireSource();
         if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
-        return source.file.verify({
+        return source.verify({
           onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
           isCancelled: () => this.cancelled.has(id),
         });
@@ -112,7 +114,7 @@ export class AgentServer {
       case 'peers':
         return this.requireIvshmem().table();
       case 'diff':
-        return this.diff(id, r.other, r.layout, r.maxRanges);
+        return this.diff(id, r.other, r.layout, r.maxRanges, r.layoutName);
       case 'reconnect':
         return this.reconnect(id, r.base, r.local, r.role, r.dryRun, r.layout);
       case 'search': {
@@ -204,19 +206,33 @@ export class AgentServer {
     this.watcher = undefined;
   }
 
-  /** Opens B next to this session's A (read-only, just for the diff), compares, closes B. */
-  private async diff(id: number, otherText: string, layoutText: string | undefined, maxRanges: number): Promise<AgentReplies['diff']> {
+  /**
+   * Opens B next to this session's A (read-only, just for the diff), compares, closes B. Snapshot
+   * sides are checked beside the comparison; ranges whose blocks fail come back as `damaged`.
+   */
+  private async diff(id: number, otherText: string, layoutText: string | undefined, maxRanges: number, layoutName = 'the layout'): Promise<AgentReplies['diff']> {
     const a = this.requireSource();
     const layout = layoutText === undefined ? undefined : this.compile(layoutText);
     const b = await openSource(resolveSourceSpec(otherText), { writable: false });
     try {
-      const result = await diffSources(a, b, {
-        maxRanges,
-        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-        isCancelled: () => this.cancelled.has(id),
+      // The layout names bytes on both sides: it must fit B as well as A.
+      if (layout) {
+        for (const [side, s] of [['A', a], ['B', b]] as const) {
+          const outside = checkAgainstSegment(layout, s.info.size);
+          if (outside.length > 0) throw new InputError(`${layoutName} does not fit ${side} (${s.info.description}): ${outside[0]}`);
+        }
+      }
+      const { result: reply, damage } = await withChecks([a, b], async ([x, y]) => {
+        const result = await diffSources(x!, y!, {
+          maxRanges,
+          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+          isCancelled: () => this.cancelled.has(id),
+        });
+        const out: AgentReplies['diff'] = { ...result, other: b.info };
+        if (layout) Object.assign(out, summarize(layout, x!, y!, result.ranges));
+        return out;
       });
-      const reply: AgentReplies['diff'] = { ...result, other: b.info };
-      if (layout) Object.assign(reply, summarize(layout, a, b, result.ranges));
+      if (damage.length > 0) reply.damaged = damage.map((d) => ({ side: d.index === 0 ? ('a' as const) : ('b' as const), source: d.description, ranges: d.ranges }));
       return reply;
     } finally {
       b.close();
@@ -234,12 +250,22 @@ export class AgentServer {
       for (const [name, s] of [['--base', base], ['--local', local]] as const) {
         if (s.info.size !== remote.info.size) throw new InputError(`${name} ${s.info.description} is ${s.info.size} bytes, the segment ${remote.info.size}: snapshots of a different segment`);
       }
-      const result = await threeWay(base, local, remote, {
-        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-        isCancelled: () => this.cancelled.has(id),
-      });
+      // base and local are checked beside the three-way; a damaged one is refused before anything
+      // is reported or written.
+      const { result, damage } = await withChecks([base, local], ([b, l]) =>
+        threeWay(b!, l!, remote, {
+          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
+          isCancelled: () => this.cancelled.has(id),
+        }),
+      );
+      if (damage.length > 0) {
+        const d = damage[0]!;
+        throw new InputError(`${d.index === 0 ? '--base' : '--local'} ${damagedMessage(d.description, d.ranges)}; nothing was written`);
+      }
       const rolePlan = plan(result, role);
       const reply: AgentReplies['reconnect'] = { threeWay: result, plan: rolePlan };
+      const warning = foreignBase(base, remote);
+      if (warning) reply.warnings = [warning];
       if (layout) reply.fields = fieldVerdicts(layout, result.ranges, base, local, remote);
       if (role === 'master' && !dryRun) reply.applied = await applyMaster(rolePlan.writes, local, remote);
       return reply;
@@ -281,4 +307,25 @@ export class AgentServer {
     this.source?.close();
     this.source = undefined;
   }
+}
+
+/**
+ * A base snapshot names the source it was taken from: when that is not this segment, the three-way
+ * compares against another segment's past. Compared by device and inode when the named file is
+ * still there (any spelling), by name otherwise (a server socket, a file gone since).
+ */
+function foreignBase(base: Source, remote: Source): string | undefined {
+  if (!(base instanceof SnapshotSource)) return undefined;
+  const taken = base.file.header.source;
+  if (!taken) return undefined;
+  let same: boolean;
+  const id = remote.info.identity;
+  try {
+    const st = fs.statSync(taken);
+    same = id !== undefined && st.dev === id.dev && st.ino === id.ino;
+  } catch {
+    same = taken === remote.info.description;
+  }
+  if (same || taken === remote.info.description) return undefined;
+  return `--base ${base.info.description} was taken from ${taken}, not from ${remote.info.description}: the three-way compares against another segment's past`;
 }

@@ -96,6 +96,7 @@ function parseRequest(r: Obj): AgentRequest {
         other: str(r, 'other'),
         maxRanges: int(r, 'maxRanges', 1, 10_000_000),
         ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
+        ...(r.layoutName === undefined ? {} : { layoutName: str(r, 'layoutName') }),
       };
     case 'reconnect':
       if (r.role !== 'master' && r.role !== 'peer') throw new MessageError('role must be "master" or "peer"');

@@ -24,6 +24,8 @@ export interface DiffReply extends DiffResult {
   regions?: RegionSummary[];
   fields?: FieldChange[];
   fieldsTruncated?: boolean;
+  /** Snapshot ranges whose blocks failed their checksum: the diff there cannot be trusted. */
+  damaged?: { side: 'a' | 'b'; source: string; ranges: Range[] }[];
 }
 
 export interface ReconnectReply {
@@ -32,6 +34,8 @@ export interface ReconnectReply {
   /** Present when the role wrote into the segment (master, not a dry run). */
   applied?: ApplyReport;
   fields?: FieldVerdict[];
+  /** Things the user should know before trusting the report (e.g. a base taken from another source). */
+  warnings?: string[];
 }
 
 /** The header fields of a snapshot source, as `info` shows them. */
@@ -65,7 +69,7 @@ export type AgentRequest =
   | { type: 'peers' }
   | { type: 'search'; pattern: Uint8Array; from: number }
   /** Compares this session's source (A) with another source (B), opened by the agent for the diff. */
-  | { type: 'diff'; other: string; layout?: string; maxRanges: number }
+  | { type: 'diff'; other: string; layout?: string; layoutName?: string; maxRanges: number }
   /** The three-way reconnect of this session's segment (remote) with a base and a local snapshot. */
   | { type: 'reconnect'; base: string; local: string; role: Role; dryRun: boolean; layout?: string }
   | { type: 'ring'; peer: number; vector: number }

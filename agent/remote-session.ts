@@ -197,10 +197,13 @@ export class RemoteSession {
   }
 
   /** Compares this source (A) with another one (B), in this session's agent. */
-  async diff(other: string, options: LongWork & { layout?: string; maxRanges?: number } = {}): Promise<AgentReplies['diff']> {
+  async diff(other: string, options: LongWork & { layout?: string; layoutName?: string; maxRanges?: number } = {}): Promise<AgentReplies['diff']> {
     const forget = this.noteFile(other);
     try {
-      return await this.longRequest({ type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+      return await this.longRequest(
+        { type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }), ...(options.layoutName === undefined ? {} : { layoutName: options.layoutName }) },
+        options,
+      );
     } finally {
       forget();
     }

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { setWebviewPage } from './webview-page';
 import { errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
+import { damagedMessage } from '../core/snapshot/integrity';
 import { RemoteSession } from '../agent/remote-session';
 import { parseDiffWebviewMessage, type DiffHostMessage, type DiffModel, type DiffRequest, type DiffReplies } from '../webview/protocol';
 import type { Log } from './log';
@@ -71,6 +72,8 @@ export class DiffPanel implements vscode.Disposable {
           });
         },
       );
+      // Never silently: a snapshot side whose blocks fail their checksum is named with its ranges.
+      for (const d of result.damaged ?? []) void vscode.window.showWarningMessage(`${damagedMessage(path.basename(d.source), d.ranges)}: the comparison there cannot be trusted.`);
       const panel = vscode.window.createWebviewPanel(DIFF_VIEW_TYPE, `${path.basename(a.source)} ↔ ${path.basename(b.source)}`, vscode.ViewColumn.Active, { enableScripts: true });
       const live = { a: typeof sides.a === 'string' ? undefined : sides.a, b: typeof sides.b === 'string' ? undefined : sides.b };
       const diff = new DiffPanel(panel, a, b, live, owned, context.manager, context.log, context.extensionUri);

@@ -70,7 +70,7 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   const snapshots = new SnapshotsView();
   context.subscriptions.push(
     vscode.window.registerTreeDataProvider('shmemInspector.snapshots', snapshots),
-    vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditorProvider(manager), { supportsMultipleEditorsPerDocument: false }),
+    vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditorProvider(manager, snapshots), { supportsMultipleEditorsPerDocument: false }),
   );
   registerCommands(context, manager, log, snapshots);
   void autoAttach(manager, log);

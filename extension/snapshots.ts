@@ -5,6 +5,9 @@ import { checkTarget, discardTemp, openTemp, publish, tempPathFor } from '../cor
 import { InputError } from '../core/errors';
 import { formatBytes } from '../core/numbers';
 import { looksLikeSnapshot } from '../core/snapshot/reader';
+import { consistencyText } from '../core/snapshot/writer';
+import { damagedMessage, describeRanges } from '../core/snapshot/integrity';
+import type { Range } from '../core/numbers';
 import { DiffPanel } from './diff-panel';
 import type { Log } from './log';
 import type { Session } from './session';
@@ -39,7 +42,10 @@ class SnapshotDocument implements vscode.CustomDocument {
 }
 
 export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvider<SnapshotDocument> {
-  constructor(private readonly manager: SessionManager) {}
+  constructor(
+    private readonly manager: SessionManager,
+    private readonly view?: SnapshotsView,
+  ) {}
 
   async openCustomDocument(uri: vscode.Uri): Promise<SnapshotDocument> {
     // Checked before an agent opens it as whatever it is: a *.shmsnap that is a socket would be
@@ -50,7 +56,19 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
       await this.manager.detach(session);
       throw new InputError(`${uri.fsPath} is not a snapshot`);
     }
+    void this.checkData(uri.fsPath, session);
     return new SnapshotDocument(uri, session, this.manager);
+  }
+
+  /**
+   * Checks every block in the agent (on its worker thread) while the view opens. A damaged snapshot
+   * is said so, with its ranges; the view reads no byte of a bad block (the agent refuses them).
+   */
+  private async checkData(file: string, session: Session): Promise<void> {
+    const result = await session.remote.verify().catch(() => undefined);
+    if (!result) return;
+    this.view?.markDamaged(file, result.damaged);
+    if (result.damaged.length > 0) void vscode.window.showWarningMessage(`${damagedMessage(path.basename(file), result.damaged)}: the bytes there are not shown.`);
   }
 
   resolveCustomEditor(document: SnapshotDocument, panel: vscode.WebviewPanel): void {
@@ -63,9 +81,17 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   readonly taken = new Set<string>();
+  /** Snapshots found damaged when they were opened, with their bad ranges. */
+  private readonly damaged = new Map<string, Range[]>();
 
   refresh(): void {
     this.changed.fire();
+  }
+
+  markDamaged(file: string, ranges: Range[]): void {
+    if (ranges.length > 0) this.damaged.set(file, ranges);
+    else if (!this.damaged.delete(file)) return;
+    this.refresh();
   }
 
   async getChildren(): Promise<vscode.Uri[]> {
@@ -93,8 +119,13 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
     }
     item.resourceUri = uri;
     item.tooltip = uri.fsPath;
+    const damaged = this.damaged.get(uri.fsPath);
+    if (damaged) {
+      item.description = `damaged: ${describeRanges(damaged, 3)}`;
+      item.tooltip = `${damagedMessage(uri.fsPath, damaged)}`;
+    }
     item.contextValue = 'snapshot';
-    item.iconPath = new vscode.ThemeIcon('device-camera');
+    item.iconPath = new vscode.ThemeIcon(damaged ? 'warning' : 'device-camera');
     item.command = { command: 'vscode.openWith', title: 'Open Snapshot', arguments: [uri, SNAPSHOT_EDITOR] };
     return item;
   }
@@ -148,7 +179,7 @@ export function registerSnapshotCommands(
     );
     view.taken.add(result.path);
     view.refresh();
-    const check = result.checked ? (result.torn.length ? `checked: ${result.torn.length} range(s) kept changing (torn)` : 'checked: no page changed during the copy') : 'plain copy (not checked for torn pages)';
+    const check = result.checked ? `checked: ${consistencyText(result)}` : 'plain copy (not checked for torn pages)';
     log.info(`snapshot ${result.path}: ${result.size} bytes, ${check}`);
     void vscode.window.showInformationMessage(`Snapshot saved: ${path.basename(result.path)} (${formatBytes(result.size)}; ${check}).`);
     return result;
@@ -196,7 +227,7 @@ export function registerSnapshotCommands(
     if (!target) target = await vscode.window.showSaveDialog({ title: 'Export Raw Bytes', defaultUri: vscode.Uri.file(path.join(snapshotsFolder()?.fsPath ?? process.cwd(), `${path.basename(s.remote.source)}.bin`)) });
     if (!target) return undefined;
     const force = !uriArg(targetArg);
-    checkTarget(target.fsPath, force);
+    checkTarget(target.fsPath, force, s.remote.info.identity);
     // Written whole or not at all: a temporary file, fsynced, then moved into place.
     const temp = tempPathFor(target.fsPath);
     const fd = openTemp(temp);
@@ -208,7 +239,7 @@ export function registerSnapshotCommands(
       }
       fs.fsyncSync(fd);
       fs.closeSync(fd);
-      publish(temp, target.fsPath, force);
+      publish(temp, target.fsPath, force, s.remote.info.identity);
     } catch (err) {
       try {
         fs.closeSync(fd);

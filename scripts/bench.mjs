@@ -1,4 +1,4 @@
-// npm run bench [-- --size 1G --runs 3] [--live | --no-live]: shmem-inspect against the tools people would otherwise use,
+// npm run bench [-- --size 1G --runs 3] [--live | --no-live] [--cli PATH]: shmem-inspect against the tools people would otherwise use,
 // measured side by side in the same run, on the same files. Prints one table of medians and ratios;
 // asserts nothing (this is a benchmark, not a test).
 //
@@ -8,7 +8,7 @@
 // cache. Peak memory is GNU time's maximum resident set of the command and its children.
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -23,9 +23,13 @@ const RUNS = Number(opt('runs', '3'));
 // The live view's budget (bench/live/live-view.ts) runs after the CLI cases: --live for it alone.
 const LIVE = !args.includes('--no-live');
 const CLI_CASES = !args.includes('--live');
-const CLI = resolve('dist/cli/main.js');
+// --cli: another build of the CLI (e.g. a copy of dist/ before a change), to measure a change side by side.
+const CLI = resolve(opt('cli', 'dist/cli/main.js'));
 const SHM = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
-const OUT = resolve('.cache/bench');
+// Names carry the pid: two benches on one machine (several worktrees share .cache) must not
+// delete each other's inputs (seen: a snapshot failed with exit 3, its input deleted by another run).
+const OUT = resolve('.cache/bench', String(process.pid));
+const TAG = `shmem-inspect-bench-${process.pid}`;
 
 if ((!existsSync(CLI) || (LIVE && !existsSync('out/bench/live/live-view.js'))) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 if (LIVE && !existsSync('/usr/bin/chromium')) {
@@ -42,7 +46,7 @@ for (const [tool, pkg] of CLI_CASES ? [['cp', 'coreutils'], ['cmp', 'diffutils']
 mkdirSync(OUT, { recursive: true });
 
 function makeInput(name, everyNthPage) {
-  const path = join(SHM, `shmem-inspect-bench-${name}`);
+  const path = join(SHM, `${TAG}-${name}`);
   const fd = openSync(path, 'w');
   ftruncateSync(fd, SIZE);
   const chunk = Buffer.alloc(4 << 20);
@@ -65,7 +69,7 @@ function makeInput(name, everyNthPage) {
 }
 
 function withChanges(source, name, count) {
-  const path = join(SHM, `shmem-inspect-bench-${name}`);
+  const path = join(SHM, `${TAG}-${name}`);
   copyFileSync(source, path);
   const fd = openSync(path, 'r+');
   const one = Buffer.alloc(1);
@@ -76,6 +80,15 @@ function withChanges(source, name, count) {
   }
   closeSync(fd);
   return path;
+}
+
+/** Where a snapshot's data starts (its header length, at byte 12). */
+function dataOffset(snap) {
+  const fd = openSync(snap, 'r');
+  const head = Buffer.alloc(16);
+  readSync(fd, head, 0, 16, 0);
+  closeSync(fd);
+  return head.readUInt32LE(12);
 }
 
 /** Runs a command under GNU time: wall seconds and peak RSS (KiB) of it and its children. */
@@ -130,10 +143,21 @@ function cliCases() {
       // GNU cmp stops at the first difference when its output is /dev/null: give it a real file.
       compare('diff, 10,000 changes', () => timed(process.execPath, [CLI, 'diff', dense, changed]), () => timed('sh', ['-c', 'cmp -l "$0" "$1" > "$2"; test $? -eq 1', dense, changed, join(OUT, 'cmp.out')]), 'cmp -l', 'at most 0.8 x cmp'),
     );
+    // Two snapshots of the same bytes, compared: every block of both is checked against its CRC
+    // before the result is trusted. cmp skips the headers (-i) and compares the data.
+    const [snapA, snapB] = [join(SHM, `${TAG}-a.shmsnap`), join(SHM, `${TAG}-b.shmsnap`)];
+    for (const [input, snap] of [[dense, snapA], [same, snapB]]) timed(process.execPath, [CLI, 'snapshot', input, '-o', snap, '--force']);
+    const skip = String(dataOffset(snapA));
+    try {
+      rows.push(compare('diff, identical snapshots', () => timed(process.execPath, [CLI, 'diff', snapA, snapB]), () => timed('cmp', ['-i', skip, snapA, snapB]), 'cmp -i', 'at most 0.6 x cmp'));
+    } finally {
+      for (const f of [snapA, snapB]) rmSync(f, { force: true });
+    }
     const length = String(Math.min(SIZE, 16 << 20));
     rows.push(compare(`dump ${Number(length) >> 20} MiB`, () => timed(process.execPath, [CLI, 'dump', dense, '--length', length]), () => timed('xxd', ['-l', length, dense]), 'xxd', 'at most 0.2 x xxd'));
   } finally {
     for (const f of [dense, sparse, same, changed]) rmSync(f, { force: true });
+    rmSync(OUT, { recursive: true, force: true });
   }
   console.log('\n| case | shmem-inspect | yardstick | ratio (ours / theirs) | target | peak RSS (ours) |');
   console.log('| --- | --- | --- | --- | --- | --- |');

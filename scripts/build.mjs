@@ -37,6 +37,9 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli/main.js' }),
   build({ ...common, entryPoints: ['agent/main.ts'], outfile: 'dist/agent/main.js' }),
+  // The agent checks snapshot blocks on a worker thread (core/snapshot/integrity.ts looks for it
+  // next to the bundle that runs it).
+  build({ ...common, entryPoints: ['core/snapshot/verify-worker.ts'], outfile: 'dist/agent/verify-worker.js' }),
   build({ ...common, entryPoints: ['extension/main.ts'], outfile: 'dist/extension/main.js', external: [...common.external, 'vscode'] }),
   // The webview runs in a browser: no Node, one script (its CSP allows nothing else).
   build({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: true, logLevel: 'warning' }),

@@ -1,6 +1,7 @@
 import { formatBytes, hex } from '../../core/numbers';
 import { RemoteSession } from '../../agent/remote-session';
-import { EXIT, ProgressLine, writeOut } from '../output';
+import { damagedMessage } from '../../core/snapshot/integrity';
+import { EXIT, ProgressLine, printError, writeOut } from '../output';
 import type { Command } from '../command';
 
 export const info: Command = {
@@ -20,11 +21,13 @@ export const info: Command = {
       if (source.fileSystem) facts.fileSystem = source.fileSystem;
       if (source.peerId !== undefined) facts.peerId = source.peerId;
       let corrupt = false;
+      let damage = '';
       if (snapshot) {
         const progress = new ProgressLine('verifying');
         const result = await session.verify({ signal, onProgress: (d, t) => progress.update(d, t) });
         progress.clear();
         corrupt = result.badBlocks.length > 0;
+        if (corrupt) damage = damagedMessage(session.source, result.damaged);
         Object.assign(facts, {
           formatVersion: snapshot.formatVersion,
           captured: new Date(snapshot.time).toISOString(),
@@ -38,6 +41,7 @@ export const info: Command = {
           embeddedLayoutBytes: snapshot.layoutBytes,
           badBlocks: result.badBlocks.length,
           firstBadOffset: corrupt ? result.badBlocks[0]! * snapshot.blockSize : null,
+          damaged: result.damaged,
         });
       }
       if (args.flags.has('json')) {
@@ -60,6 +64,8 @@ export const info: Command = {
         }
         await writeOut(`${lines.join('\n')}\n`);
       }
+      // Exit 2 always comes with its reason on stderr, as for every command.
+      if (corrupt) printError(damage);
       return corrupt ? EXIT.input : EXIT.ok;
     } finally {
       await session.close();

@@ -45,6 +45,7 @@ export const reconnect: Command = {
       const layout = layoutFor(session, args.values.get('layout'));
       const r = await session.reconnect(base, local, role, { signal, dryRun, layout: layout?.text, onProgress: (d, t) => progress.update(d, t) });
       progress.clear();
+      for (const w of r.warnings ?? []) process.stderr.write(`shmem-inspect: warning: ${w}\n`);
       if (args.flags.has('json')) await writeOut(`${JSON.stringify({ role, dryRun, ...r })}\n`);
       else await writeOut(report(role, dryRun, r));
       if (r.applied?.error) {

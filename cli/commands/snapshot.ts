@@ -4,6 +4,7 @@ import { RemoteSession } from '../../agent/remote-session';
 import { EXIT, ProgressLine } from '../output';
 import type { Command } from '../command';
 import { UsageError } from '../args';
+import { consistencyText } from '../../core/snapshot/writer';
 import { layoutFromText, readLayoutFile } from '../layout-file';
 
 export const snapshot: Command = {
@@ -39,12 +40,7 @@ export const snapshot: Command = {
       process.stderr.write(
         `wrote ${output}: ${formatBytes(result.size)} in ${seconds} s; ${formatBytes(result.bytesWritten)} of data, ${holes}% zero pages left as holes\n`,
       );
-      const tornBytes = result.torn.reduce((s, t) => s + t.length, 0);
-      process.stderr.write(
-        result.checked
-          ? `consistency: checked; ${result.torn.length === 0 ? 'no page changed while it was copied' : `${formatBytes(tornBytes)} in ${result.torn.length} range(s) kept changing (torn): ${result.torn.slice(0, 5).map((t) => `0x${t.offset.toString(16)}+${t.length}`).join(', ')}${result.torn.length > 5 ? ', ...' : ''}`}\n`
-          : 'consistency: plain copy, not checked for pages that changed while it was made (use --consistent)\n',
-      );
+      process.stderr.write(result.checked ? `consistency: checked; ${consistencyText(result)}\n` : 'consistency: plain copy, not checked for pages that changed while it was made (use --consistent)\n');
       return EXIT.ok;
     } finally {
       progress.clear();

@@ -1,13 +1,16 @@
 import * as fs from 'node:fs';
-import { crc32 } from 'node:zlib';
-import { CancelledError, InputError, describeSystemError } from '../errors';
-import { preadFully, yieldToEventLoop } from '../file-io';
+import { InputError, describeSystemError } from '../errors';
+import { preadFully } from '../file-io';
+import type { Range } from '../numbers';
+import { checkAllBlocks, damagedRanges } from './integrity';
 import { FIXED_HEADER, FormatError, declaredHeaderLength, decodeHeader, type SnapshotHeader } from './format';
 
 export interface VerifyResult {
   /** Indexes of blocks whose data does not match the checksum in the header. */
   badBlocks: number[];
   blocksChecked: number;
+  /** The bad blocks as byte ranges of the segment (adjacent blocks joined). */
+  damaged: Range[];
 }
 
 export interface Progress {
@@ -72,39 +75,12 @@ export class SnapshotFile {
     return preadFully(this.fd, target, this.header.headerLength + offset);
   }
 
-  /** Recomputes every block checksum. Zero blocks (holes) cost a compare, not a CRC. */
+  /** Checks every block against its checksum (see integrity.ts): on a worker thread when it can. */
   async verify(progress: Progress = {}): Promise<VerifyResult> {
-    const { blockSize, size, blockChecksums } = this.header;
-    const perRead = Math.max(1, Math.floor((4 * 1024 * 1024) / blockSize));
-    const buf = Buffer.allocUnsafe(perRead * blockSize);
-    const zero = Buffer.alloc(blockSize);
-    const zeroCrc = crc32(zero);
-    const badBlocks: number[] = [];
-    let lastYield = Date.now();
-    for (let first = 0; first < blockChecksums.length; first += perRead) {
-      const offset = first * blockSize;
-      const length = Math.min(buf.length, size - offset);
-      const got = this.readData(offset, buf.subarray(0, length));
-      for (let b = 0; b * blockSize < length; b++) {
-        const index = first + b;
-        const from = b * blockSize;
-        const to = Math.min(length, from + blockSize);
-        const block = buf.subarray(from, to);
-        let crc: number;
-        if (to > got) crc = -1; // the file ended early: cannot match
-        else if (block.length === blockSize && block.equals(zero)) crc = zeroCrc;
-        else crc = crc32(block);
-        if (crc !== blockChecksums[index]) badBlocks.push(index);
-      }
-      if (Date.now() - lastYield > 50) {
-        progress.onProgress?.(offset + length, size);
-        await yieldToEventLoop();
-        lastYield = Date.now();
-        if (progress.isCancelled?.()) throw new CancelledError('verification cancelled');
-      }
-    }
+    const { size, blockSize, blockChecksums } = this.header;
+    const badBlocks = await checkAllBlocks({ fd: this.fd, dataOffset: this.header.headerLength, data: { size, blockSize, blockChecksums } }, progress);
     progress.onProgress?.(size, size);
-    return { badBlocks, blocksChecked: blockChecksums.length };
+    return { badBlocks, blocksChecked: blockChecksums.length, damaged: damagedRanges(badBlocks, this.header) };
   }
 
   close(): void {

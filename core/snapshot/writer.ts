@@ -32,7 +32,18 @@ export interface SnapshotResult {
   time: number;
   /** Whether the copy was checked for pages that changed while it was made. */
   checked: boolean;
+  /** Checked copies: pages that differed between the first two reads and were read again. */
+  reread: number;
   torn: TornRange[];
+}
+
+/** What a checked copy found, in words: the CLI and the extension say it the same way. */
+export function consistencyText(r: Pick<SnapshotResult, 'reread' | 'torn'>): string {
+  const reread = r.reread === 0 ? 'no page changed while it was copied' : `${r.reread} page(s) changed while they were copied and were read again`;
+  if (r.torn.length === 0) return r.reread === 0 ? reread : `${reread} until two reads agreed`;
+  const bytes = r.torn.reduce((s, t) => s + t.length, 0);
+  const list = r.torn.slice(0, 5).map((t) => `0x${t.offset.toString(16)}+${t.length}`).join(', ');
+  return `${reread}; ${bytes} byte(s) in ${r.torn.length} range(s) kept changing (torn): ${list}${r.torn.length > 5 ? ', ...' : ''}`;
 }
 
 const MAX_TRIES = 5;
@@ -44,7 +55,7 @@ const CHUNK = 8 * 1024 * 1024;
 /** Captures a whole source into a .shmsnap file, atomically. */
 export async function writeSnapshot(source: Source, options: SnapshotOptions): Promise<SnapshotResult> {
   const { target, force } = options;
-  checkTarget(target, force);
+  checkTarget(target, force, source.info.identity);
   const size = source.info.size;
   const description = source.info.description.slice(0, 1024);
   const blockSize = chooseBlockSize(size);
@@ -63,6 +74,7 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
     const buf = Buffer.allocUnsafe(chunk);
     const check = consistent ? Buffer.allocUnsafe(chunk) : undefined;
     const torn: TornRange[] = [];
+    let reread = 0;
     const zero = Buffer.alloc(blockSize);
     const zeroPage = zero.subarray(0, PAGE);
     const zeroCrc = crc32(zero);
@@ -75,7 +87,7 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
       // A private copy first: the segment may change under us, and the checksum must describe
       // exactly the bytes written.
       source.read(offset, data);
-      if (check) stabilise(source, offset, data, check.subarray(0, length), torn);
+      if (check) reread += stabilise(source, offset, data, check.subarray(0, length), torn);
       source.forget(offset, length);
       // Checksums per block; holes per page, so that a segment of scattered pages stays sparse.
       for (let from = 0; from < length; from += blockSize) {
@@ -109,9 +121,9 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     closed = true;
-    publish(tempPath, target, force);
+    publish(tempPath, target, force, source.info.identity);
     options.onProgress?.(size, size);
-    return { path: target, size, bytesWritten, zeroBlocks, blocks, time, checked: consistent, torn: fitTorn(torn, TORN_CAPACITY) };
+    return { path: target, size, bytesWritten, zeroBlocks, blocks, time, checked: consistent, reread, torn: fitTorn(torn, TORN_CAPACITY) };
   } catch (err) {
     if (!closed) fs.closeSync(fd);
     discardTemp(tempPath);
@@ -144,14 +156,16 @@ function writeNonZeroPages(fd: number, data: Buffer, position: number, zeroPage:
 /**
  * Reads the chunk again; pages that changed meanwhile are re-read until two reads agree. `data`
  * ends up with the last read of each page; pages that never settled are appended to `torn`.
+ * Returns how many pages needed reading again.
  */
-function stabilise(source: Source, offset: number, data: Buffer, check: Buffer, torn: TornRange[]): void {
+function stabilise(source: Source, offset: number, data: Buffer, check: Buffer, torn: TornRange[]): number {
   source.read(offset, check);
   let unsettled: number[] = [];
   for (let p = 0; p < data.length; p += PAGE) {
     const end = Math.min(data.length, p + PAGE);
     if (!data.subarray(p, end).equals(check.subarray(p, end))) unsettled.push(p);
   }
+  const changed = unsettled.length;
   for (let attempt = 1; attempt < MAX_TRIES && unsettled.length > 0; attempt++) {
     const still: number[] = [];
     for (const p of unsettled) {
@@ -170,6 +184,7 @@ function stabilise(source: Source, offset: number, data: Buffer, check: Buffer, 
     if (last && last.offset + last.length === offset + p) last.length += end - p;
     else torn.push({ offset: offset + p, length: end - p });
   }
+  return changed;
 }
 
 /** Joins neighbours closer than a growing gap until at most `capacity` ranges remain (still covering all). */
