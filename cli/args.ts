@@ -15,6 +15,8 @@ export interface CommandSpec {
   /** Short aliases, e.g. { o: 'output' }. */
   aliases?: Record<string, string>;
   usage: string;
+  /** More lines for `COMMAND --help` (options that need a word of explanation). */
+  details?: string;
 }
 
 export interface ParsedArgs {

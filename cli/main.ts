@@ -10,7 +10,7 @@ import { peers, ring } from './commands/ivshmem';
 import { serve } from './commands/serve';
 import { diff } from './commands/diff';
 import { reconnect } from './commands/reconnect';
-import { EXIT, exitCodeFor } from './output';
+import { EXIT, EXIT_RULE, exitCodeFor, onStdoutFailure, stdoutFailure, writeOut } from './output';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -26,10 +26,15 @@ function help(): string {
     '',
     'SOURCE is a backing file (/dev/shm/NAME, a hugetlbfs or disk file), a .shmsnap snapshot, or an',
     'ivshmem server socket (unix:/path, or the path of a socket), joined as a peer.',
-    'Offsets and lengths are decimal or 0x-hex. Exit codes: 0 ok, 1 usage, 2 bad input, 3 source lost.',
+    'Offsets and lengths are decimal or 0x-hex.',
+    '',
+    EXIT_RULE,
     '',
   ].join('\n');
 }
+
+/** Signals that end a command the way Ctrl-C does: cancelled, temporary files removed, exit 130. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -39,11 +44,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = COMMANDS.find((c) => c.spec.name === rest[0]);
-    process.stdout.write(topic ? `usage: ${topic.spec.usage}\n${topic.spec.summary}\n` : help());
+    await writeOut(topic ? commandHelp(topic) : help());
     return EXIT.ok;
   }
   if (name === '--version') {
-    process.stdout.write(`${typeof PACKAGE_VERSION === 'string' ? PACKAGE_VERSION : 'dev'}\n`);
+    await writeOut(`${typeof PACKAGE_VERSION === 'string' ? PACKAGE_VERSION : 'dev'}\n`);
     return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.spec.name === name);
@@ -53,12 +58,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  // stdout failing (a reader gone, a full disk) ends long commands (watch, serve) too.
+  const offFailure = onStdoutFailure(() => abort.abort());
   try {
     let args: ParsedArgs;
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`usage: ${command.spec.usage}\n${command.spec.summary}\n`);
+      await writeOut(commandHelp(command));
       return EXIT.ok;
     }
     try {
@@ -71,14 +77,21 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return exitCodeFor(err, command.spec.usage);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offFailure();
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
+}
+
+function commandHelp(command: Command): string {
+  return `usage: ${command.spec.usage}\n${command.spec.summary}\n${command.spec.details ? `${command.spec.details}\n` : ''}`;
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // A failed stdout decides the exit code, whatever the command made of it (0 for a closed pipe,
+    // 2 with one line for a full disk or an I/O error).
+    const failure = stdoutFailure();
+    process.exitCode = failure ? exitCodeFor(failure, undefined) : code;
   },
   (err: unknown) => {
     process.exitCode = exitCodeFor(err, undefined);

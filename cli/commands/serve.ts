@@ -31,6 +31,7 @@ export const serve: Command = {
     try {
       server.onEvent((e) => {
         const line = e.type === 'joined' ? `peer ${e.id} joined (${e.vectors} vector${e.vectors === 1 ? '' : 's'})` : `peer ${e.id} left`;
+        // A failed stdout stops the server through main()'s signal, which decides the exit code.
         void writeOut(`${new Date().toISOString()} ${line}\n`).catch(() => undefined);
       });
       process.stderr.write(`serving ${socketPath}: ${formatBytes(size)} of ${server.memoryDescription}, ${vectors} vector${vectors === 1 ? '' : 's'} per peer; Ctrl-C stops\n`);
@@ -38,7 +39,8 @@ export const serve: Command = {
         if (signal.aborted) resolve();
         signal.addEventListener('abort', () => resolve(), { once: true });
       });
-      return EXIT.ok;
+      // Stopped by a signal, as every command is: 130 (the socket is removed all the same).
+      return EXIT.interrupted;
     } finally {
       server.stop();
     }

@@ -3,8 +3,7 @@ import { formatBytes, hex, parseInteger, parseOffset, resolveRange } from '../..
 import type { Change } from '../../core/watch/changes';
 import { RemoteSession } from '../../agent/remote-session';
 import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../../agent/protocol';
-import { UsageError } from '../args';
-import { EXIT, PipeClosed, writeOut } from '../output';
+import { EXIT, writeOut } from '../output';
 import type { Command } from '../command';
 import { layoutFor } from '../layout-file';
 import { formatValue } from '../../core/layout/decode';
@@ -35,21 +34,22 @@ export const watch: Command = {
     const intervalMs = args.values.has('interval') ? parseInteger(args.values.get('interval')!, '--interval', MIN_INTERVAL_MS, MAX_INTERVAL_MS) : 100;
     const offset = args.values.has('offset') ? parseOffset(args.values.get('offset')!, '--offset') : undefined;
     const length = args.values.has('length') ? parseOffset(args.values.get('length')!, '--length') : undefined;
-    if (length === 0) throw new UsageError('--length must be at least 1');
+    // A value out of range is bad input (2), like --interval 0; a usage error (1) is a missing or unknown option.
+    if (length === 0) throw new InputError('--length must be at least 1');
     const session = await RemoteSession.attach(args.positionals[0]!);
     try {
       const range = resolveRange(session.info.size, offset, length);
       const layout = layoutFor(session, args.values.get('layout'));
       if (range.length === 0) throw new InputError(`there is nothing to watch at offset ${hex(range.offset)}: it is the end of the segment`);
-      // Lines are queued and written in order; a closed stdout ends the watch quietly.
+      // Lines are queued and written in order. A failed stdout ends the watch: main() turns the
+      // failure into the exit code (0 for a reader gone, `| head`; 2 and one line for a full disk).
       let output = Promise.resolve();
-      let finish: (code: number) => void = () => undefined;
+      let fail: (err: unknown) => void = () => undefined;
       const print = (line: string): void => {
-        // A reader that went away (`| head`) ends the watch quietly; other write errors too.
-        output = output.then(() => writeOut(`${line}\n`)).catch((err: unknown) => finish(err instanceof PipeClosed ? EXIT.ok : EXIT.internal));
+        output = output.then(() => writeOut(`${line}\n`)).catch((err: unknown) => fail(err));
       };
-      const finished = new Promise<number>((resolve) => {
-        finish = resolve;
+      const finished = new Promise<number>((resolve, reject) => {
+        fail = reject;
         session.onChanges((tick) => {
           if (layout) for (const line of fieldChanges(layout, session, tick.time, tick.changes, json)) print(line);
           else for (const c of tick.changes) print(formatChange(tick.time, c, json));
@@ -58,12 +58,13 @@ export const watch: Command = {
           print(json ? JSON.stringify({ event: 'disconnected', time: new Date().toISOString(), reason }) : `disconnected: ${reason}`);
           resolve(EXIT.lost);
         });
-        signal.addEventListener('abort', () => resolve(EXIT.ok), { once: true });
+        // Ctrl-C is how a watch ends, and it is an interruption like any other command's: 130.
+        signal.addEventListener('abort', () => resolve(EXIT.interrupted), { once: true });
       });
       await session.watch([range], intervalMs);
       process.stderr.write(`watching ${session.info.description} ${hex(range.offset)}..${hex(range.offset + range.length)} (${formatBytes(range.length)}) every ${intervalMs} ms; Ctrl-C stops\n`);
       const code = await finished;
-      await output.catch(() => undefined);
+      await output;
       return code;
     } finally {
       await session.close();

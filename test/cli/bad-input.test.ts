@@ -81,7 +81,8 @@ test('every CLI argument rejects bad values with a clear message and the right e
     [['info', seg, '--json', 'x'], 1, /unexpected argument/],
     [['watch', seg, '--interval', '0'], 2, /--interval must be between 5 and 3600000, got 0/],
     [['watch', seg, '--interval', 'fast'], 2, /--interval must be a whole number/],
-    [['watch', seg, '--length', '0'], 1, /--length must be at least 1/],
+    // A value out of range is bad input (2), like --interval 0 (it was 1, a usage error).
+    [['watch', seg, '--length', '0'], 2, /--length must be at least 1/],
     [['watch', seg, '--offset', '4096'], 2, /nothing to watch at offset 0x1000/],
     [['watch', seg, '--offset', '5000'], 2, /past the end of the segment/],
   ];
@@ -125,7 +126,8 @@ test('malformed snapshot files: exit 2 and one line naming the file and the prob
       assert.match(r.stderr, message, name);
     }
   }
-  // A data byte flipped: the header is fine, so dump works, and info says CORRUPTED with exit 2.
+  // A data byte flipped: the header is fine, so info reads it and says CORRUPTED with exit 2, and
+  // the reason on stderr (it once exited 2 with nothing there).
   const flipped = Buffer.from(bytes);
   const at = flipped.length - 1000;
   flipped[at] = flipped[at]! ^ 1;
@@ -134,4 +136,9 @@ test('malformed snapshot files: exit 2 and one line naming the file and the prob
   const info = await runCli(['info', file]);
   assert.equal(info.code, 2);
   assert.match(info.stdout, /data: +CORRUPTED: 1 of 4 blocks of 64 KiB do not match their checksum \(first at 0x30000\)/);
+  assert.equal(info.stderr, `shmem-inspect: ${file} is damaged: the data at 0x30000..0x30d40 does not match its checksum\n`);
+  const json = await runCli(['info', file, '--json']);
+  assert.equal(json.code, 2);
+  assert.deepEqual(JSON.parse(json.stdout).damaged, [{ offset: 0x30000, length: 200_000 - 0x30000 }]);
+  assert.match(json.stderr, /is damaged: the data at 0x30000\.\.0x30d40/);
 });

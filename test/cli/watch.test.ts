@@ -30,7 +30,7 @@ test('watch prints each change with offset, old and new bytes; --json one object
   await json.waitFor(/"old":"de","new":"00"/);
   assert.equal(json.lines.some((l) => l.includes('36864')), false);
   text.child.kill('SIGINT');
-  assert.equal((await text.exited).code, 0);
+  assert.equal((await text.exited).code, 130, 'Ctrl-C ends a watch as it ends every command: 130');
 });
 
 for (const [name, act, reason] of [
