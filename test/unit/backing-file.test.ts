@@ -164,32 +164,55 @@ test('bad backing files get one-line input errors and leak no descriptor', (t) =
   assert.equal(openFds(), before);
 });
 
-/** Root can reserve huge pages and mount hugetlbfs; elsewhere this test says why it cannot run. */
-function hugetlbfsMount(): string | undefined {
+const NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages';
+
+/**
+ * Root can reserve huge pages and mount hugetlbfs; elsewhere this test says why it cannot run. The
+ * machine's huge page reservation is a setting of the machine: `restore` puts back what it was.
+ */
+function hugetlbfsMount(): { mnt: string; restore: () => void } | undefined {
   if (process.getuid?.() !== 0) return undefined;
+  let original: string | undefined;
+  const restore = (): void => {
+    if (original !== undefined && fs.readFileSync(NR_HUGEPAGES, 'utf8').trim() !== original) fs.writeFileSync(NR_HUGEPAGES, original);
+  };
   try {
     const want = 4;
-    const have = Number(fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8'));
-    if (have < want) fs.writeFileSync('/proc/sys/vm/nr_hugepages', String(want));
-    if (Number(fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8')) < 2) return undefined;
+    original = fs.readFileSync(NR_HUGEPAGES, 'utf8').trim();
+    if (Number(original) < want) fs.writeFileSync(NR_HUGEPAGES, String(want));
+    if (Number(fs.readFileSync(NR_HUGEPAGES, 'utf8')) < 2) {
+      restore();
+      return undefined;
+    }
     const mnt = fs.mkdtempSync('/tmp/shmem-inspect-huge-');
     execFileSync('mount', ['-t', 'hugetlbfs', 'none', mnt], { stdio: 'ignore' });
-    return mnt;
+    return { mnt, restore };
   } catch {
+    try {
+      restore();
+    } catch {
+      // not writable after all: nothing was changed
+    }
     return undefined;
   }
 }
 
-test('hugetlbfs files are mapped and read', (t) => {
-  const mnt = hugetlbfsMount();
-  if (!mnt) {
+test('hugetlbfs files are mapped and read; the huge page reservation is put back', (t) => {
+  const before = fs.existsSync(NR_HUGEPAGES) ? fs.readFileSync(NR_HUGEPAGES, 'utf8').trim() : undefined;
+  const mounted = hugetlbfsMount();
+  if (!mounted) {
     t.skip('needs root with huge pages available to mount hugetlbfs');
     return;
   }
+  const { mnt, restore } = mounted;
   t.after(() => {
     // Lazy: mmap-io unmaps only when the Buffer is collected, so the mount may still be busy.
     execFileSync('umount', ['-l', mnt]);
     fs.rmdirSync(mnt);
+    restore();
+    // What this test changed on the machine is as it was (pages still mapped become surplus and
+    // are freed when unmapped).
+    assert.equal(fs.readFileSync(NR_HUGEPAGES, 'utf8').trim(), before);
   });
   const file = path.join(mnt, 'seg');
   const fd = fs.openSync(file, 'w+');

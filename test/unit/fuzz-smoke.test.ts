@@ -14,7 +14,12 @@ for (const target of TARGETS) {
 }
 
 test('saved fuzz regressions still pass', () => {
-  const files = fs.existsSync(REGRESSIONS) ? fs.readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json')) : [];
+  // A missing or empty folder would make this pass with nothing replayed: the cases are part of
+  // the repository, so their absence is a failure.
+  assert.ok(fs.existsSync(REGRESSIONS), `${REGRESSIONS} is missing: the saved cases were not replayed`);
+  const files = fs.readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length > 0, `${REGRESSIONS} holds no saved case: nothing was replayed`);
+  let replayed = 0;
   for (const file of files) {
     const c = JSON.parse(fs.readFileSync(path.join(REGRESSIONS, file), 'utf8'));
     const target = TARGETS.find((t) => t.name === c.target);
@@ -24,5 +29,7 @@ test('saved fuzz regressions still pass', () => {
     } catch (err) {
       assert.ok(target.expected(err), `${file}: ${String(err)}`);
     }
+    replayed++;
   }
+  assert.equal(replayed, files.length);
 });
