@@ -6,7 +6,8 @@ import { searchSource } from '../core/search';
 import { diffSources } from '../core/diff/diff';
 import { summarize } from '../core/diff/summary';
 import { checkAgainstSegment, compileLayout } from '../core/layout/compile';
-import { damagedMessage, withChecks } from '../core/snapshot/integrity';
+import { damagedMessage } from '../core/snapshot/integrity';
+import { withChecks } from '../core/snapshot/checked-pass';
 import * as fs from 'node:fs';
 import type { Layout } from '../core/layout/model';
 import { threeWay } from '../core/reconnect/three-way';
@@ -231,7 +232,7 @@ export class AgentServer {
         const out: AgentReplies['diff'] = { ...result, other: b.info };
         if (layout) Object.assign(out, summarize(layout, x!, y!, result.ranges));
         return out;
-      });
+      }, () => this.cancelled.has(id));
       if (damage.length > 0) reply.damaged = damage.map((d) => ({ side: d.index === 0 ? ('a' as const) : ('b' as const), source: d.description, ranges: d.ranges }));
       return reply;
     } finally {
@@ -257,6 +258,7 @@ export class AgentServer {
           onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
           isCancelled: () => this.cancelled.has(id),
         }),
+        () => this.cancelled.has(id),
       );
       if (damage.length > 0) {
         const d = damage[0]!;

@@ -11,13 +11,17 @@ if (!process.send) {
   process.exit(1);
 }
 
-const send = (message: FromAgent): void => {
-  if (process.connected) process.send!(message);
-};
-
 // Fault injection for tests only: skip the size/inode checks so that a truncated file is read
 // through its mapping and the SIGBUS path is exercised for real.
 const skipChecks = process.env.SHMEM_INSPECT_FAULT === 'skip-checks';
+
+// A parent that died (killed, its terminal closed) can make a send fail with EPIPE before the
+// 'disconnect' event comes. Without a callback that is an uncaught exception, and the agent died
+// without removing the temporary file of a snapshot under way (seen: a full-size hidden .tmp left
+// after the CLI got SIGHUP or SIGKILL). A failed send means the parent is gone: stop in order.
+const send = (message: FromAgent): void => {
+  if (process.connected) process.send!(message, undefined, {}, (err) => err && stop(0)());
+};
 const server = new AgentServer(send, { skipChecks });
 
 process.on('message', (message) => {
@@ -28,10 +32,12 @@ process.on('message', (message) => {
   });
 });
 
-const stop = (code: number) => (): void => {
-  server.close();
-  process.exit(code);
-};
+function stop(code: number): () => void {
+  return (): void => {
+    server.close();
+    process.exit(code);
+  };
+}
 // The parent went away (crashed, killed): nobody will read our replies, so clean up and leave.
 process.on('disconnect', stop(0));
 process.on('SIGINT', stop(130));

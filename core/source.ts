@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { SourceLostError } from './errors';
-import type { CheckedPass } from './snapshot/integrity';
+import type { CheckedPass } from './snapshot/checked-pass';
 
 export type SourceKind = 'file' | 'snapshot' | 'ivshmem';
 
@@ -55,10 +55,11 @@ export interface Source {
   /** Writes data at offset, in place. Only for writable sources. */
   write(offset: number, data: Uint8Array): void;
   /**
-   * Sources whose bytes carry checksums (snapshots): a bulk pass over them, checked beside it. Use
-   * it through withChecks (core/snapshot/integrity.ts), which releases a result only once checked.
+   * Sources whose bytes carry checksums (snapshots): a bulk pass over them, checked beside it, paired
+   * with another snapshot's pass when given. Use it through withChecks (core/snapshot/checked-pass.ts),
+   * which releases a result only once every block was checked.
    */
-  checkedPass?(): CheckedPass;
+  checkedPass?(partner?: CheckedPass): CheckedPass;
   /** Checks that the source is still there; returns why it is gone, or undefined. Cheap. */
   check(): string | undefined;
   /** Called once when the source goes away, with the reason in plain words. */

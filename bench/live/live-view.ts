@@ -8,10 +8,13 @@
  * - write → highlight: a writer process pwrite()s one byte and reads Date.now() right after; the
  *   page records Date.now() in a MutationObserver when that cell shows the new value highlighted
  *   (the DOM is updated inside a requestAnimationFrame callback, so the paint follows in that frame).
- * - idle CPU: utime + stime (/proc/PID/stat) of the extension host and the session's agent over a
- *   window with a live view open on a segment nobody writes.
- * - memory: VmRSS of the agent of a session on a 16 MiB file and on a 16 GiB sparse file, after its
- *   first rows and after Go to its last page.
+ * - idle CPU: utime + stime (/proc/PID/stat) of the extension host, the session's agent and every
+ *   process of the browser (its renderers, where the webview's page runs its fade timer and draws,
+ *   its GPU and browser processes) over a window with a live view open on a segment nobody writes;
+ *   then the same processes with no view and no session, for what the view adds.
+ * - memory: VmRSS of the agent of a session on a dense 16 MiB file and on a dense 1 GiB file (64
+ *   times larger, every page allocated: holes would cost nothing), after Go to their last pages;
+ *   and a 16 GiB sparse file, for scale.
  * - first rows: from the extension host's Date.now() as it runs "Attach Backing File" (a helper
  *   extension runs the command) to the page's performance mark when it first drew real bytes.
  * - Go to Offset: in the page, from the Enter key in the Go to field to the target row's bytes.
@@ -148,6 +151,37 @@ async function baselineHostCpu(seconds: number): Promise<number> {
     await wb.close();
     cleanup();
   }
+}
+
+/** Every process of the browser playwright started for this bench (renderers, GPU, the browser). */
+function browserProcesses(): number[] {
+  return descendants(process.pid).filter((p) => /chrom/i.test(cmdline(p)));
+}
+
+/** CPU ticks of a set of processes; one that ended meanwhile counts what it had at the start. */
+function ticksOf(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const p of pids) {
+    try {
+      out.set(p, cpuTicks(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Percent of one core the processes of `start` used since then. */
+function pctSince(start: Map<number, number>, seconds: number): number {
+  let ticks = 0;
+  for (const [p, t0] of start) {
+    try {
+      ticks += cpuTicks(p) - t0;
+    } catch {
+      // ended during the window: its last ticks are lost, a small undercount
+    }
+  }
+  return (ticks / CLK_TCK / seconds) * 100;
 }
 
 function agentsOf(hostPid: number): number[] {
@@ -334,10 +368,13 @@ async function main(): Promise<void> {
     // First rows of a 1 GiB segment, 5 times (each a new session and view).
     const firstRows: number[] = [];
     let bigFrame: Frame | undefined;
+    let bigAgent: number | undefined;
     for (let i = 0; i < 5; i++) {
+      const agentsBefore = new Set(agentsOf(hostPid));
       const r = await bench.attachAndTime(oneGiB);
       firstRows.push(r.ms);
       bigFrame = r.frame;
+      bigAgent = agentsOf(hostPid).find((p) => !agentsBefore.has(p));
     }
     figures.firstRows = { segment: '1 GiB', runsMs: firstRows.map(Math.round), medianMs: Math.round(median(firstRows)), firstAttachOfTheRunMs: Math.round(warm.ms), targetMs: 300, parts: bench.firstRowParts.slice(-5), firstAttachParts: bench.firstRowParts[0] };
 
@@ -347,7 +384,9 @@ async function main(): Promise<void> {
     for (const t of targets) gotos.push(await gotoAndTime(bigFrame!, t));
     figures.goTo = { segment: '1 GiB', lastPageMs: gotos[0], runsMs: gotos, medianMs: median(gotos), maxMs: Math.max(...gotos), targetMs: 100, medianToReplyMs: median(gotoReplies.slice(-targets.length)) };
 
-    // Memory: the agent of a 16 GiB sparse session vs the 16 MiB one, both after Go to their end.
+    // Memory: the agent of the dense 1 GiB session (after its Go tos, the last page first) vs the
+    // dense 16 MiB one (after Go to its end); and a 16 GiB sparse one after Go to its end.
+    const bigAgentRss = rssMiB(bigAgent!);
     const before = new Set(agentsOf(hostPid));
     const hugeRun = await bench.attachAndTime(huge);
     const hugeAgent = agentsOf(hostPid).find((p) => !before.has(p))!;
@@ -355,6 +394,7 @@ async function main(): Promise<void> {
     await sleep(1000);
     figures.memory = {
       agentRssMiB16MiB: rssMiB(smallAgent),
+      agentRssMiB1GiBDense: bigAgentRss,
       agentRssMiB16GiBSparse: rssMiB(hugeAgent),
       firstRows16GiBMs: hugeRun.ms,
       goToLastPage16GiBMs: hugeGoto,
@@ -415,25 +455,33 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const host0 = cpuTicks(hostPid);
     const agent0 = cpuTicks(liveAgent);
+    const browser0 = ticksOf(browserProcesses());
     await sleep(IDLE_SECONDS * 1000);
     const seconds = (Date.now() - t0) / 1000;
     const hostPct = ((cpuTicks(hostPid) - host0) / CLK_TCK / seconds) * 100;
     const agentPct = ((cpuTicks(liveAgent) - agent0) / CLK_TCK / seconds) * 100;
+    const browserPct = pctSince(browser0, seconds);
     // For scale: the same extension host with no session at all.
     await bench.command('workbench.action.closeAllEditors');
     for (let i = 0; i < 5; i++) await bench.command('shmemInspector.detach').catch(() => undefined);
     await sleep(2000);
     const h0 = cpuTicks(hostPid);
+    const b0 = ticksOf(browserProcesses());
     const t1 = Date.now();
     await sleep(IDLE_SECONDS * 1000);
-    const hostAlonePct = ((cpuTicks(hostPid) - h0) / CLK_TCK / ((Date.now() - t1) / 1000)) * 100;
+    const alone = (Date.now() - t1) / 1000;
+    const hostAlonePct = ((cpuTicks(hostPid) - h0) / CLK_TCK / alone) * 100;
+    const browserAlonePct = pctSince(b0, alone);
     figures.idleCpu = {
       seconds: Math.round(seconds),
       extensionHostPct: +hostPct.toFixed(2),
       agentPct: +agentPct.toFixed(2),
-      totalPct: +(hostPct + agentPct).toFixed(2),
+      browserPct: +browserPct.toFixed(2),
+      totalPct: +(hostPct + agentPct + browserPct).toFixed(2),
       extensionHostWithoutSessionsPct: +hostAlonePct.toFixed(2),
-      addedByTheLiveViewPct: +(Math.max(0, hostPct - hostAlonePct) + agentPct).toFixed(2),
+      browserWithoutViewsPct: +browserAlonePct.toFixed(2),
+      addedByTheLiveViewPct: +(Math.max(0, hostPct - hostAlonePct) + agentPct + Math.max(0, browserPct - browserAlonePct)).toFixed(2),
+      addedInTheBrowserPct: +Math.max(0, browserPct - browserAlonePct).toFixed(2),
       targetPct: 2,
     };
   } finally {
@@ -459,11 +507,13 @@ function print(f: Record<string, unknown>): void {
   const q = g.latencyAfterQuiet!;
   console.log(`| same, each write after 2.5 s of quiet (idle pace ${q.idleTickMs} ms), median / p95 of ${q.writes} | ${q.medianMs} / ${q.p95Ms} ms | (no target) | |`);
   const c = g.idleCpu!;
-  console.log(`| idle live view: extension host + agent CPU, all of it (agent ${c.agentPct}%) | ${c.totalPct}% of a core | < 2% | ${mark(c.totalPct! < 2)} |`);
+  console.log(`| idle live view: extension host + agent + browser CPU, all of it (host ${c.extensionHostPct}%, agent ${c.agentPct}%, browser ${c.browserPct}%) | ${c.totalPct}% of a core | < 2% | ${mark(c.totalPct! < 2)} |`);
   console.log(`| of which code-server's extension host uses by itself: with no session / without this extension installed | ${c.extensionHostWithoutSessionsPct}% / ${c.extensionHostWithoutProductPct}% | | |`);
-  console.log(`| what the idle live view adds (host with view − host with no session, + agent) | ${c.addedByTheLiveViewPct}% of a core | < 2% | ${mark(c.addedByTheLiveViewPct! < 2)} |`);
+  console.log(`| of which the browser uses with no view open (the workbench page) | ${c.browserWithoutViewsPct}% | | |`);
+  console.log(`| what the idle live view adds (host with view − host with no session, + agent, + browser with view − browser without; the browser's part ${c.addedInTheBrowserPct}%) | ${c.addedByTheLiveViewPct}% of a core | < 2% | ${mark(c.addedByTheLiveViewPct! < 2)} |`);
   const m = g.memory!;
-  console.log(`| agent memory: 16 MiB segment vs 16 GiB sparse segment (after Go to the end) | ${m.agentRssMiB16MiB} MiB vs ${m.agentRssMiB16GiBSparse} MiB | independent of size | ${mark(m.agentRssMiB16GiBSparse! <= m.agentRssMiB16MiB! * 1.2 + 5)} |`);
+  console.log(`| agent memory: dense 16 MiB segment vs dense 1 GiB segment (after Go to the end) | ${m.agentRssMiB16MiB} MiB vs ${m.agentRssMiB1GiBDense} MiB | independent of size | ${mark(m.agentRssMiB1GiBDense! <= m.agentRssMiB16MiB! * 1.2 + 5)} |`);
+  console.log(`| the same for a 16 GiB sparse segment, for scale | ${m.agentRssMiB16GiBSparse} MiB | | |`);
   const r = g.firstRows!;
   console.log(`| Attach 1 GiB segment → first rows, median of 5 (runs ${(r.runsMs as unknown as number[]).join(', ')} ms) | ${r.medianMs} ms | < 300 ms | ${mark(r.medianMs! < 300)} |`);
   const parts = (f.firstRows as { parts: Record<string, number>[]; firstAttachParts: Record<string, number> }).parts;

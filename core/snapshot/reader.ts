@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import { InputError, describeSystemError } from '../errors';
 import { preadFully } from '../file-io';
 import type { Range } from '../numbers';
-import { checkAllBlocks, damagedRanges } from './integrity';
+import { damagedRanges } from './integrity';
+import { BlockTrust } from './block-trust';
+import { checkAll } from './checked-pass';
 import { FIXED_HEADER, FormatError, declaredHeaderLength, decodeHeader, type SnapshotHeader } from './format';
 
 export interface VerifyResult {
@@ -78,7 +80,9 @@ export class SnapshotFile {
   /** Checks every block against its checksum (see integrity.ts): on a worker thread when it can. */
   async verify(progress: Progress = {}): Promise<VerifyResult> {
     const { size, blockSize, blockChecksums } = this.header;
-    const badBlocks = await checkAllBlocks({ fd: this.fd, dataOffset: this.header.headerLength, data: { size, blockSize, blockChecksums } }, progress);
+    const trust = new BlockTrust({ size, blockSize, blockChecksums }, this.fd, this.header.headerLength);
+    await checkAll([trust], progress);
+    const badBlocks = trust.badBlocks();
     progress.onProgress?.(size, size);
     return { badBlocks, blocksChecked: blockChecksums.length, damaged: damagedRanges(badBlocks, this.header) };
   }

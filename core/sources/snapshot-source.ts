@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import { InputError } from '../errors';
-import { BlockTrust, DamagedError, checkAllBlocks, damagedMessage, damagedRanges, type CheckProgress, type CheckedPass } from '../snapshot/integrity';
+import { BlockTrust } from '../snapshot/block-trust';
+import { checkAll, type CheckProgress, type CheckedPass } from '../snapshot/checked-pass';
+import { DamagedError, damagedMessage, damagedRanges } from '../snapshot/integrity';
 import { SnapshotFile, type VerifyResult } from '../snapshot/reader';
 import { identityOf, type Source, type SourceInfo } from '../source';
 import { SegmentSource } from './segment-source';
@@ -12,13 +14,14 @@ import { SegmentIO } from './segment-io';
  * the mappable first 2 GiB by pread.
  *
  * No byte is handed out before its block matched its checksum: read() checks the blocks it touches
- * (once each) and throws DamagedError for a bad one. view() gives nothing: a bulk pass (diff,
- * reconnect) asks for checkedPass() instead, whose check runs beside it (core/snapshot/integrity.ts).
+ * (once each) and throws DamagedError for a bad one; view() gives nothing. A bulk pass (diff,
+ * reconnect) asks for checkedPass() instead: its bytes are checked beside it, and its result waits
+ * for the check (core/snapshot/checked-pass.ts).
  */
 export class SnapshotSource extends SegmentSource {
   readonly info: SourceInfo;
   protected readonly io: SegmentIO;
-  private readonly trust: BlockTrust;
+  readonly trust: BlockTrust;
 
   constructor(readonly file: SnapshotFile) {
     super();
@@ -48,23 +51,17 @@ export class SnapshotSource extends SegmentSource {
     return undefined;
   }
 
-  /** Checks every block (on a worker thread) and remembers the result for later reads. */
+  /** Checks every block (a worker thread and this one) and remembers the result for later reads. */
   async verify(progress: CheckProgress = {}): Promise<VerifyResult> {
-    const result = await this.file.verify(progress);
-    this.trust.recordAll(result.badBlocks);
-    return result;
+    await checkAll([this.trust], progress);
+    const badBlocks = this.trust.badBlocks();
+    progress.onProgress?.(this.info.size, this.info.size);
+    return { badBlocks, blocksChecked: this.trust.state.length, damaged: damagedRanges(badBlocks, this.trust.data) };
   }
 
-  checkedPass(): CheckedPass {
-    const h = this.file.header;
-    let cancelled = false;
-    const checking = checkAllBlocks({ fd: this.file.fd, dataOffset: h.headerLength, data: { size: h.size, blockSize: h.blockSize, blockChecksums: h.blockChecksums } }, { isCancelled: () => cancelled }).then((bad) => {
-      this.trust.recordAll(bad);
-      return damagedRanges(bad, h);
-    });
-    // Awaited by done(); a pass that failed or was cancelled never asks.
-    checking.catch(() => undefined);
-    return { unchecked: new Unchecked(this), done: () => checking, cancel: () => (cancelled = true) };
+  checkedPass(partner?: CheckedPass): CheckedPass {
+    const pair = partner?.unchecked instanceof Unchecked ? partner.unchecked : undefined;
+    return { unchecked: new Unchecked(this, pair), trust: this.trust };
   }
 
   /** Segment reads without the block check: for Unchecked only. */
@@ -92,9 +89,18 @@ export class SnapshotSource extends SegmentSource {
   }
 }
 
-/** A snapshot's bytes for the one bulk pass whose result waits for the whole-file check. */
+/**
+ * A snapshot's bytes for the one bulk pass whose result waits for the whole-file check. What it
+ * hands out is checked right away where it holds whole blocks nobody claimed (BlockTrust.checkInline),
+ * the rest by the worker; the last bytes handed out let a partner snapshot check equal blocks once.
+ */
 class Unchecked implements Source {
-  constructor(private readonly snapshot: SnapshotSource) {}
+  private last: { offset: number; bytes: Uint8Array } | undefined;
+
+  constructor(
+    private readonly snapshot: SnapshotSource,
+    private readonly partner?: Unchecked,
+  ) {}
 
   get info(): SourceInfo {
     return this.snapshot.info;
@@ -102,10 +108,19 @@ class Unchecked implements Source {
 
   read(offset: number, target: Uint8Array): void {
     this.snapshot.readUnchecked(offset, target);
+    this.handedOut(offset, target);
   }
 
   view(offset: number, length: number): Uint8Array | undefined {
-    return this.snapshot.viewUnchecked(offset, length);
+    const v = this.snapshot.viewUnchecked(offset, length);
+    if (v) this.handedOut(offset, v);
+    return v;
+  }
+
+  private handedOut(offset: number, bytes: Uint8Array): void {
+    const other = this.partner?.last;
+    this.snapshot.trust.checkInline(offset, bytes, other ? { trust: this.partner!.snapshot.trust, ...other } : undefined);
+    this.last = { offset, bytes };
   }
 
   forget(offset: number, length: number): void {

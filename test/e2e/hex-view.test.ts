@@ -343,6 +343,8 @@ test('the hex view in a real browser', async (t) => {
     assert.match(banner, /Reconnect as Master writes it back; Reconnect as Peer throws it away/);
     // The disconnected guest edits its copy; the segment does not change.
     const before = fs.readFileSync(live)[0x30];
+    // One byte, to a new value: the report must count exactly one byte changed by the guest.
+    assert.notEqual(before, 0xee);
     await frame.click(`.hex .b[data-offset="${0x30}"]`);
     await frame.locator('.rows').press('e');
     await frame.locator('.rows').press('e');
@@ -353,13 +355,18 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'disconnected-banner.png') });
     await runCommand(page, 'Shared Memory: Reconnect as Peer');
     const report = await frameWith(page, '#apply-peer', 'reconnect report');
-    const counts = (await report.locator('.counts').textContent()) ?? '';
-    const guestBytes = Number(/(\d+)byte\(s\) changed by the guest only/.exec(counts)?.[1]);
-    assert.ok(guestBytes >= 1, counts);
-    const rows = await report.locator('.ranges tr').allTextContents();
-    assert.ok(rows.some((r) => /^0x30\d+changed by the guest onlykept \(written back\)discarded$/.test(r)), rows.join(' | '));
+    // Exactly what happened: one byte by the guest, nothing in the segment, no conflict; one row.
+    const counts = await report.locator('.counts tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    assert.deepEqual(counts, [
+      ['1', 'byte(s) changed by the guest only'],
+      ['0', 'byte(s) changed in the segment only'],
+      ['0', 'byte(s) changed on both sides, the same'],
+      ['0', 'byte(s) changed on both sides differently'],
+    ]);
+    const rows = await report.locator('.ranges tr').evaluateAll((trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    assert.deepEqual(rows, [['0x30', '1', 'changed by the guest only', 'kept (written back)', 'discarded']]);
     await report.locator('#apply-peer').click();
-    await poll(report, async () => new RegExp(`Applied role=peer: ${guestBytes} byte\\(s\\) of the guest's changes were discarded`).test((await report.locator('.result').textContent().catch(() => '')) ?? ''), 'the applied result');
+    await poll(report, async () => /Applied role=peer: 1 byte\(s\) of the guest's changes were discarded/.test((await report.locator('.result').textContent().catch(() => '')) ?? ''), 'the applied result');
     await page.screenshot({ path: path.join(OUT, 'reconnect-report.png') });
     // role=peer wrote nothing: the segment is as it was at the disconnect.
     assert.ok(fs.readFileSync(live).equals(segmentBefore), 'role=peer changed the segment');
@@ -367,6 +374,28 @@ test('the hex view in a real browser', async (t) => {
     await page.click('.tab:has-text("live.bin (hex)")');
     const after = await frameFor(page, live);
     await poll(after, async () => (await after.evaluate(() => document.body.dataset.guestCopy)) === 'false', 'the live view again');
+  });
+
+  await t.test('a snapshot whose data fails its checksum opens with a warning naming the bad ranges; its bytes are not shown', async () => {
+    const damaged = path.join(dir, 'damaged.shmsnap');
+    fs.copyFileSync(path.join(dir, 'e2e.shmsnap'), damaged);
+    const fd = fs.openSync(damaged, 'r+');
+    const head = Buffer.alloc(16);
+    fs.readSync(fd, head, 0, 16, 0);
+    const at = head.readUInt32LE(12) + 0x100;
+    const byte = Buffer.alloc(1);
+    fs.readSync(fd, byte, 0, 1, at);
+    fs.writeSync(fd, Buffer.from([byte[0]! ^ 1]), 0, 1, at);
+    fs.closeSync(fd);
+    await runCommand(page, 'Shared Memory: Open Snapshot…');
+    await answerFileDialog(page, 'Open Snapshot', damaged);
+    const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'damaged.shmsnap is damaged' });
+    await toast.waitFor({ timeout: 20_000 });
+    assert.equal(await toast.textContent(), 'damaged.shmsnap is damaged: the data at 0x0..0x10000 does not match its checksum: the bytes there are not shown.');
+    const frame = await frameFor(page, damaged);
+    await poll(frame, async () => /cannot read 0x0: .*is damaged: the data at 0x0\.\.0x10000 does not match its checksum/.test((await frame.locator('.status').textContent()) ?? ''), 'the hex view saying why it shows no bytes');
+    assert.equal(await cellText(frame, 0x100), '··', 'a byte of the damaged block was shown');
+    await page.screenshot({ path: path.join(OUT, 'damaged-snapshot.png') });
   });
 
   await t.test('no Content Security Policy violation happened', () => {

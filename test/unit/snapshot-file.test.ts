@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, InputError, SourceLostError } from '../../core/errors';
-import { writeSnapshot } from '../../core/snapshot/writer';
+import { consistencyText, writeSnapshot } from '../../core/snapshot/writer';
 import { SnapshotFile } from '../../core/snapshot/reader';
 import { BackingFileSource } from '../../core/sources/backing-file';
 import { SnapshotSource } from '../../core/sources/snapshot-source';
@@ -195,6 +195,10 @@ test('the reader rejects foreign, truncated and padded files with the file name,
 class ChangingSource extends SourceBase {
   readonly info = { kind: 'file' as const, description: 'changing', size: 16 * 4096, writable: false };
   private reads = new Map<number, number>();
+  /** Page 3 changes on every read (torn); page 7 changes between the first two reads, then settles. */
+  constructor(private readonly tornPage = true) {
+    super();
+  }
   read(offset: number, target: Uint8Array): void {
     for (let i = 0; i < target.length; i++) target[i] = Math.floor((offset + i) / 4096) + 1;
     const pages = new Set<number>();
@@ -204,7 +208,7 @@ class ChangingSource extends SourceBase {
       this.reads.set(page, n);
       const from = Math.max(offset, page * 4096) - offset;
       const to = Math.min(offset + target.length, page * 4096 + 4096) - offset;
-      if (page === 3) target.fill(n & 0xff, from, to);
+      if (page === 3 && this.tornPage) target.fill(n & 0xff, from, to);
       if (page === 7 && n <= 2) target.fill(100 + n, from, to);
     }
   }
@@ -232,9 +236,20 @@ test('a checked snapshot re-reads changing pages: settled ones are kept, the res
   snap.readData(7 * 4096, page7);
   assert.ok(page7.every((b) => b === 8), 'page 7 was not re-read until it settled');
   assert.deepEqual((await snap.verify()).badBlocks, []);
+  // What the user is told counts the pages read again (it once said "no page changed" whenever
+  // none stayed torn).
+  assert.equal(result.reread, 2);
+  assert.equal(consistencyText(result), '2 page(s) changed while they were copied and were read again; 4096 byte(s) in 1 range(s) kept changing (torn): 0x3000+4096');
+  const settled = await writeSnapshot(new ChangingSource(false), { target: path.join(dir, 'settled.shmsnap'), force: false, consistent: true });
+  assert.deepEqual([settled.reread, settled.torn], [1, []]);
+  assert.equal(consistencyText(settled), '1 page(s) changed while they were copied and were read again until two reads agreed');
   const plain = await writeSnapshot(new ChangingSource(), { target: path.join(dir, 'plain.shmsnap'), force: false });
   assert.equal(plain.checked, false);
   assert.deepEqual(plain.torn, []);
+  const still = BackingFileSource.open(out);
+  t.after(() => still.close());
+  const quiet = await writeSnapshot(still, { target: path.join(dir, 'quiet.shmsnap'), force: false, consistent: true });
+  assert.deepEqual([quiet.reread, consistencyText(quiet)], [0, 'no page changed while it was copied']);
 });
 
 test('a copy held in memory (savevm) is never written over the segment it copies, nor is an export', async (t) => {
