@@ -206,11 +206,16 @@ test('the hex view in a real browser', async (t) => {
   await t.test('edit a byte in a read-write session; it is in the file', async () => {
     await page.click('.tab:has-text("live.bin (hex)")');
     const frame = await frameFor(page, live);
-    // Typing in a read-only session changes nothing.
+    // Typing in a read-only session changes nothing. Keys are handled in order: once the arrow
+    // after the digits has moved the cursor, the digits were handled, and an edit would already
+    // show in the page (it draws an edit before the host has it) and be on its way to the file.
     await frame.click(`.hex .b[data-offset="${0x40}"]`);
     await frame.locator('.rows').press('7');
     await frame.locator('.rows').press('7');
-    await frame.waitForTimeout(300);
+    await frame.locator('.rows').press('ArrowRight');
+    await poll(frame, async () => (await frame.evaluate(() => document.querySelector('.hex .b.cursor')?.getAttribute('data-offset'))) === String(0x41), 'the cursor to move past the typed digits');
+    assert.equal(await cellText(frame, 0x40), '00', 'the page took an edit in a read-only session');
+    assert.doesNotMatch((await frame.locator('.status').textContent()) ?? '', /wrote/);
     assert.equal(fs.readFileSync(live)[0x40], 0);
     // Make it read-write the way a user does: the command, then the confirmation.
     await runCommand(page, 'Shared Memory: Make Session Read-Write');

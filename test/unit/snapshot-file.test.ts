@@ -106,8 +106,17 @@ test('an existing file is never replaced without force; with force it is, atomic
   fs.writeFileSync(out, 'precious');
   await assert.rejects(writeSnapshot(src, { target: out, force: false }), (e: unknown) => e instanceof InputError && /already exists.*--force/.test(e.message));
   assert.equal(fs.readFileSync(out, 'utf8'), 'precious');
+  // Atomically: the new file is moved over the old one (a reader of the old one keeps it whole),
+  // never the old file truncated and rewritten in place.
+  const reader = fs.openSync(out, 'r');
+  const oldIno = fs.fstatSync(reader).ino;
   await writeSnapshot(src, { target: out, force: true });
-  assert.equal(SnapshotFile.open(out).header.size, 4096);
+  assert.equal(fs.readFileSync(reader, 'utf8'), 'precious');
+  fs.closeSync(reader);
+  assert.notEqual(fs.statSync(out).ino, oldIno);
+  const replaced = SnapshotFile.open(out);
+  assert.equal(replaced.header.size, 4096);
+  replaced.close();
   await assert.rejects(writeSnapshot(src, { target: path.join(dir, 'no-such-dir', 'x.shmsnap'), force: false }), /no such file/);
   await assert.rejects(writeSnapshot(src, { target: dir, force: true }), /is a folder/);
   assert.deepEqual(leftovers(dir), []);
