@@ -1,7 +1,7 @@
 import type { CommandSpec, ParsedArgs } from './args';
 
 export interface CommandContext {
-  /** Aborted on Ctrl-C (SIGINT) or SIGTERM. */
+  /** Aborted on Ctrl-C (SIGINT), SIGTERM, SIGHUP, or when stdout fails (cli/output.ts). */
   signal: AbortSignal;
 }
 
