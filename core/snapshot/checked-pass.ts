@@ -38,7 +38,9 @@ export interface CheckProgress {
 }
 
 function targetOf(trust: BlockTrust): VerifyTarget {
-  return { fd: trust.fd, dataOffset: trust.dataOffset, data: trust.data, state: trust.state };
+  // Only what the checks need: a header's layout text and torn list stay here.
+  const { size, blockSize, blockChecksums } = trust.data;
+  return { fd: trust.fd, dataOffset: trust.dataOffset, data: { size, blockSize, blockChecksums }, state: trust.state };
 }
 
 /**
