@@ -43,8 +43,6 @@ for (const [tool, pkg] of CLI_CASES ? [['cp', 'coreutils'], ['cmp', 'diffutils']
     process.exit(1);
   }
 }
-mkdirSync(OUT, { recursive: true });
-
 function makeInput(name, everyNthPage) {
   const path = join(SHM, `${TAG}-${name}`);
   const fd = openSync(path, 'w');
@@ -121,6 +119,7 @@ function compare(label, ours, theirs, theirName, target) {
 }
 
 function cliCases() {
+  mkdirSync(OUT, { recursive: true });
   console.log(`bench: ${sizeText} inputs, median of ${RUNS} runs, ${new Date().toISOString()}`);
   const dense = makeInput('dense', 1);
   const sparse = makeInput('sparse', 10);
