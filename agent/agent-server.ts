@@ -14,10 +14,11 @@ import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
 import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
-import { MessageError, parseToAgent } from './codec';
-import { IDLE_AFTER_MS, type AgentEvent, type AgentReplies, type AgentRequest, type FromAgent, type SnapshotSummary } from './protocol';
+import { Server, type RequestContext, type Reply, type Wire } from '../shared/messenger';
+import { IDLE_AFTER_MS, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
 
-type Send = (message: FromAgent) => void;
+type Send = (message: Wire) => void;
+type Replies = { [K in keyof AgentProtocol['requests'] & string]: Reply<AgentProtocol, K> };
 
 /**
  * The agent's side of the protocol: one source, at most one watch, and any number of long
@@ -29,41 +30,79 @@ export class AgentServer {
   private opening = false;
   private watcher: RangeWatcher | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
-  private readonly cancelled = new Set<number>();
-  private readonly running = new Set<number>();
+  private readonly server: Server<AgentProtocol>;
   /** Temporary files being written, removed if the agent is told to stop. */
   readonly tempFiles = new Set<string>();
+  /** The parent asked us to close: the process may leave once that was answered. */
+  closed = false;
 
   constructor(
-    private readonly send: Send,
+    send: Send,
     private readonly options: { skipChecks?: boolean } = {},
-  ) {}
-
-  async handle(message: unknown): Promise<void> {
-    let id = 0;
-    try {
-      const parsed = parseToAgent(message);
-      id = parsed.id;
-      this.running.add(id);
-      const reply = await this.dispatch(id, parsed.request);
-      this.send({ kind: 'reply', id, ok: true, reply });
-    } catch (err) {
-      if (id === 0) {
-        // Without an id there is nobody to answer; say so on stderr for the parent's log.
-        process.stderr.write(`agent: dropped a malformed message: ${(err as Error).message}\n`);
-        return;
-      }
-      const code = err instanceof MessageError ? 'input' : errorCode(err);
-      const text = code === 'internal' ? `internal error in the agent: ${(err as Error).stack ?? String(err)}` : (err as Error).message;
-      this.send({ kind: 'reply', id, ok: false, code, message: text });
-    } finally {
-      this.running.delete(id);
-      this.cancelled.delete(id);
-    }
+  ) {
+    this.server = new Server(
+      agentProtocol,
+      {
+        post: send,
+        describe: (err) => {
+          const code = errorCode(err);
+          return { code, message: code === 'internal' ? `internal error in the agent: ${(err as Error)?.stack ?? String(err)}` : (err as Error).message };
+        },
+        // Nobody to answer (or an answer is on its way): say so on stderr for the parent's log.
+        onMalformed: (err) => process.stderr.write(`agent: dropped a malformed message: ${err.message}\n`),
+        onHandlerError: (err) => process.stderr.write(`agent: ${(err as Error)?.stack ?? String(err)}\n`),
+      },
+      {
+        open: (r) => this.open(r.source, r.writable),
+        read: (r) => {
+          const source = this.requireSource();
+          const range = resolveRange(source.info.size, r.offset, r.length);
+          const bytes = new Uint8Array(range.length);
+          source.read(range.offset, bytes);
+          return { bytes };
+        },
+        write: (r) => {
+          const source = this.requireSource();
+          const range = resolveRange(source.info.size, r.offset, r.bytes.length);
+          source.write(range.offset, r.bytes);
+          return {};
+        },
+        watch: (r) => this.watch(r.ranges, r.intervalMs, r.idleIntervalMs),
+        unwatch: () => {
+          this.stopWatch();
+          return {};
+        },
+        snapshot: (r, context) => this.snapshot(context, r.target, r.tempPath, r.force, r.layout, r.consistent ?? false),
+        verify: (_r, context) => {
+          const source = this.requireSource();
+          if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
+          return source.file.verify(work(context));
+        },
+        peers: () => this.requireIvshmem().table(),
+        diff: (r, context) => this.diff(context, r.other, r.layout, r.maxRanges),
+        reconnect: (r, context) => this.reconnect(context, r.base, r.local, r.role, r.dryRun, r.layout),
+        search: async (r, context) => {
+          const source = this.requireSource();
+          const from = resolveRange(source.info.size, r.from, 0).offset;
+          return { offset: await searchSource(source, r.pattern, from, work(context)) };
+        },
+        ring: (r) => {
+          this.requireIvshmem().ring(r.peer, r.vector);
+          return {};
+        },
+        close: () => {
+          this.close();
+          this.closed = true;
+          return {};
+        },
+      },
+      {},
+    );
   }
 
-  private emit(event: AgentEvent): void {
-    this.send({ kind: 'event', event });
+  /** One message from the parent; resolves once a request it carried has been answered. */
+  handle(message: unknown): Promise<void> {
+    return this.server.receive(message);
   }
 
   private requireIvshmem(): IvshmemSource {
@@ -77,76 +116,15 @@ export class AgentServer {
     return this.source;
   }
 
-  private async dispatch(id: number, r: AgentRequest): Promise<AgentReplies[keyof AgentReplies]> {
-    switch (r.type) {
-      case 'open':
-        return await this.open(r.source, r.writable);
-      case 'read': {
-        const source = this.requireSource();
-        const range = resolveRange(source.info.size, r.offset, r.length);
-        const bytes = new Uint8Array(range.length);
-        source.read(range.offset, bytes);
-        return { bytes };
-      }
-      case 'write': {
-        const source = this.requireSource();
-        const range = resolveRange(source.info.size, r.offset, r.bytes.length);
-        source.write(range.offset, r.bytes);
-        return {};
-      }
-      case 'watch':
-        return this.watch(r.ranges, r.intervalMs, r.idleIntervalMs);
-      case 'unwatch':
-        this.stopWatch();
-        return {};
-      case 'snapshot':
-        return this.snapshot(id, r.target, r.tempPath, r.force, r.layout, r.consistent ?? false);
-      case 'verify': {
-        const source = this.requireSource();
-        if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
-        return source.file.verify({
-          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-          isCancelled: () => this.cancelled.has(id),
-        });
-      }
-      case 'peers':
-        return this.requireIvshmem().table();
-      case 'diff':
-        return this.diff(id, r.other, r.layout, r.maxRanges);
-      case 'reconnect':
-        return this.reconnect(id, r.base, r.local, r.role, r.dryRun, r.layout);
-      case 'search': {
-        const source = this.requireSource();
-        const from = resolveRange(source.info.size, r.from, 0).offset;
-        const offset = await searchSource(source, r.pattern, from, {
-          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-          isCancelled: () => this.cancelled.has(id),
-        });
-        return { offset };
-      }
-      case 'ring':
-        this.requireIvshmem().ring(r.peer, r.vector);
-        return {};
-      case 'cancel': {
-        const found = this.running.has(r.request);
-        if (found) this.cancelled.add(r.request);
-        return { found };
-      }
-      case 'close':
-        this.close();
-        return {};
-    }
-  }
-
-  private async open(text: string, writable: boolean): Promise<AgentReplies['open']> {
+  private async open(text: string, writable: boolean): Promise<Replies['open']> {
     if (this.source || this.opening) throw new InputError('this agent already has a source open');
     this.opening = true;
     const source = await openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
     this.source = source;
-    if (source instanceof IvshmemSource) source.client.onChange(() => this.emit({ type: 'peers', table: source.table() }));
+    if (source instanceof IvshmemSource) source.client.onChange(() => this.server.notify('peers', { table: source.table() }));
     source.onGone((reason) => {
       this.stopWatch();
-      this.emit({ type: 'gone', reason });
+      this.server.notify('gone', { reason });
     });
     let snapshot: SnapshotSummary | undefined;
     if (source instanceof SnapshotSource) {
@@ -168,7 +146,7 @@ export class AgentServer {
     return { info: source.info, snapshot };
   }
 
-  private watch(ranges: { offset: number; length: number }[], intervalMs: number, idleIntervalMs = intervalMs): AgentReplies['watch'] {
+  private watch(ranges: { offset: number; length: number }[], intervalMs: number, idleIntervalMs = intervalMs): Replies['watch'] {
     const source = this.requireSource();
     const checked = ranges.map((r) => resolveRange(source.info.size, r.offset, r.length));
     this.stopWatch();
@@ -183,11 +161,11 @@ export class AgentServer {
         const result = watcher.tick();
         if (result.changes.length > 0) {
           lastChange = result.time;
-          this.emit({ type: 'changes', time: result.time, changes: result.changes });
+          this.server.notify('changes', { time: result.time, changes: result.changes });
         }
       } catch (err) {
         // SourceLostError: the gone event has been sent by onGone already.
-        if (!(err instanceof SourceLostError)) this.emit({ type: 'gone', reason: `watch failed: ${(err as Error).message}` });
+        if (!(err instanceof SourceLostError)) this.server.notify('gone', { reason: `watch failed: ${(err as Error).message}` });
         this.stopWatch();
         return;
       }
@@ -205,17 +183,13 @@ export class AgentServer {
   }
 
   /** Opens B next to this session's A (read-only, just for the diff), compares, closes B. */
-  private async diff(id: number, otherText: string, layoutText: string | undefined, maxRanges: number): Promise<AgentReplies['diff']> {
+  private async diff(context: RequestContext, otherText: string, layoutText: string | undefined, maxRanges: number): Promise<Replies['diff']> {
     const a = this.requireSource();
     const layout = layoutText === undefined ? undefined : this.compile(layoutText);
     const b = await openSource(resolveSourceSpec(otherText), { writable: false });
     try {
-      const result = await diffSources(a, b, {
-        maxRanges,
-        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-        isCancelled: () => this.cancelled.has(id),
-      });
-      const reply: AgentReplies['diff'] = { ...result, other: b.info };
+      const result = await diffSources(a, b, { maxRanges, ...work(context) });
+      const reply: Replies['diff'] = { ...result, other: b.info };
       if (layout) Object.assign(reply, summarize(layout, a, b, result.ranges));
       return reply;
     } finally {
@@ -224,7 +198,7 @@ export class AgentServer {
   }
 
   /** The segment (this session) is "remote"; base and local are snapshots the agent opens. */
-  private async reconnect(id: number, basePath: string, localPath: string, role: Role, dryRun: boolean, layoutText: string | undefined): Promise<AgentReplies['reconnect']> {
+  private async reconnect(context: RequestContext, basePath: string, localPath: string, role: Role, dryRun: boolean, layoutText: string | undefined): Promise<Replies['reconnect']> {
     const remote = this.requireSource();
     const layout = layoutText === undefined ? undefined : this.compile(layoutText);
     const opened: Source[] = [];
@@ -234,12 +208,9 @@ export class AgentServer {
       for (const [name, s] of [['--base', base], ['--local', local]] as const) {
         if (s.info.size !== remote.info.size) throw new InputError(`${name} ${s.info.description} is ${s.info.size} bytes, the segment ${remote.info.size}: snapshots of a different segment`);
       }
-      const result = await threeWay(base, local, remote, {
-        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-        isCancelled: () => this.cancelled.has(id),
-      });
+      const result = await threeWay(base, local, remote, work(context));
       const rolePlan = plan(result, role);
-      const reply: AgentReplies['reconnect'] = { threeWay: result, plan: rolePlan };
+      const reply: Replies['reconnect'] = { threeWay: result, plan: rolePlan };
       if (layout) reply.fields = fieldVerdicts(layout, result.ranges, base, local, remote);
       if (role === 'master' && !dryRun) reply.applied = await applyMaster(rolePlan.writes, local, remote);
       return reply;
@@ -255,7 +226,7 @@ export class AgentServer {
     return compiled.layout;
   }
 
-  private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined, consistent: boolean): Promise<AgentReplies['snapshot']> {
+  private async snapshot(context: RequestContext, target: string, tempPath: string, force: boolean, layout: string | undefined, consistent: boolean): Promise<Replies['snapshot']> {
     const source = this.requireSource();
     this.tempFiles.add(tempPath);
     try {
@@ -265,8 +236,7 @@ export class AgentServer {
         tempPath,
         layout,
         consistent,
-        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-        isCancelled: () => this.cancelled.has(id),
+        ...work(context),
       });
     } finally {
       this.tempFiles.delete(tempPath);
@@ -276,9 +246,15 @@ export class AgentServer {
   /** Stops everything and removes temporary files; the process may exit after this. */
   close(): void {
     this.stopWatch();
-    for (const id of this.running) this.cancelled.add(id);
+    // Long work still running ends as cancelled (its temporary file is removed just below).
+    this.server.abortAll();
     for (const temp of this.tempFiles) discardTemp(temp);
     this.source?.close();
     this.source = undefined;
   }
+}
+
+/** A long request's progress and cancellation, as core's long operations take them. */
+function work(context: RequestContext): { onProgress: (done: number, total: number) => void; isCancelled: () => boolean } {
+  return { onProgress: (done, total) => context.progress(done, total), isCancelled: () => context.signal.aborted };
 }

@@ -4,14 +4,14 @@
  * the parent reports a disconnect, instead of the parent itself dying.
  */
 import { AgentServer } from './agent-server';
-import type { FromAgent } from './protocol';
+import type { Wire } from '../shared/messenger';
 
 if (!process.send) {
   process.stderr.write('shmem-inspect agent: this program is started by shmem-inspect, not by hand\n');
   process.exit(1);
 }
 
-const send = (message: FromAgent): void => {
+const send = (message: Wire): void => {
   if (process.connected) process.send!(message);
 };
 
@@ -22,9 +22,8 @@ const server = new AgentServer(send, { skipChecks });
 
 process.on('message', (message) => {
   void server.handle(message).then(() => {
-    if (typeof message === 'object' && message !== null && (message as { request?: { type?: string } }).request?.type === 'close') {
-      process.disconnect();
-    }
+    // Told to close, and the answer is on its way: nothing more will come.
+    if (server.closed && process.connected) process.disconnect();
   });
 });
 

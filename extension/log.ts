@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { CancelledError, InputError, SourceLostError } from '../core/errors';
+import { CancelledError, InputError, SourceLostError, TimeoutError, errorCode, type ErrorCode } from '../core/errors';
 
 /**
  * The "Shared Memory Inspector" output channel, and the one place that turns errors into what a
@@ -19,7 +19,7 @@ export class Log implements vscode.Disposable {
       this.channel.info(`${prefix}${err.message}`);
       return err.message;
     }
-    if (err instanceof InputError || err instanceof SourceLostError) {
+    if (err instanceof InputError || err instanceof SourceLostError || err instanceof TimeoutError) {
       const text = `${prefix}${err.message}`;
       this.channel.warn(text);
       void vscode.window.showErrorMessage(text);
@@ -29,6 +29,17 @@ export class Log implements vscode.Disposable {
     const text = `${prefix}an internal error happened (details in the "Shared Memory Inspector" output)`;
     void vscode.window.showErrorMessage(text);
     return text;
+  }
+
+  /**
+   * What a failed request becomes for a webview: its kind, and a line for the person. A bug's
+   * details stay here, in the log; the view gets no stack.
+   */
+  describeForView(err: unknown, what: string): { code: ErrorCode; message: string } {
+    const code = errorCode(err);
+    if (code !== 'internal') return { code, message: (err as Error).message };
+    this.channel.error(`${what} failed: ${(err as Error)?.stack ?? String(err)}`);
+    return { code, message: 'internal error (details in the "Shared Memory Inspector" output)' };
   }
 
   dispose(): void {

@@ -1,11 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webview-page';
+import { serveWebview } from './webview-server';
 import { InputError } from '../core/errors';
 import { fieldVerdicts, plan, writeBack, type Role, type RolePlan } from '../core/reconnect/roles';
 import { threeWay, type ThreeWayResult } from '../core/reconnect/three-way';
 import { MemorySource } from '../core/sources/memory-source';
-import { parseReportMessage, type ReconnectModel, type ReportHostMessage } from '../webview/protocol';
+import type { Server } from '../shared/messenger';
+import { reportProtocol, type ReconnectModel } from '../webview/report-protocol';
 import type { Log } from './log';
 import type { Session } from './session';
 
@@ -18,6 +20,8 @@ export interface Preview {
   model: ReconnectModel;
   remote: Uint8Array;
 }
+
+let previews = 0;
 
 /** The three-way diff between the guest copy's base, the guest copy now and the segment now. */
 export async function preview(session: Session): Promise<Preview> {
@@ -32,6 +36,7 @@ export async function preview(session: Session): Promise<Preview> {
   const peer = plan(t, 'peer');
   const sum = (rs: { length: number }[]): number => rs.reduce((s, r) => s + r.length, 0);
   const model: ReconnectModel = {
+    preview: ++previews,
     source: session.remote.source,
     cause: guest.cause,
     size: guest.base.length,
@@ -73,20 +78,24 @@ export async function applyRole(session: Session, p: Preview, role: Role): Promi
 /** The report: what changed on each side, what each role keeps and throws away, and the choice. */
 export class ReportPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly server: Server<typeof reportProtocol>;
   private disposed = false;
   private choice: ((role: Role | undefined) => void) | undefined;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     private model: ReconnectModel,
-    private readonly log: Log,
+    log: Log,
     extensionUri: vscode.Uri,
   ) {
     setWebviewPage(panel.webview, extensionUri, { script: 'report.js', style: 'report.css', title: 'Reconnect' });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
+    const served = serveWebview(panel, 'reconnect report', reportProtocol, log, {}, {
+      ready: () => this.server.notify('model', this.model),
+      apply: (m) => this.chosen(m.role),
+      cancel: () => this.chosen(undefined),
+    });
+    this.server = served.server;
+    this.disposables.push(served.subscription, panel.onDidDispose(() => this.dispose()));
   }
 
   static open(model: ReconnectModel, log: Log, extensionUri: vscode.Uri): ReportPanel {
@@ -101,27 +110,13 @@ export class ReportPanel implements vscode.Disposable {
 
   show(model: ReconnectModel): void {
     this.model = model;
-    this.post({ type: 'model', model });
+    this.server.notify('model', model);
   }
 
-  private post(m: ReportHostMessage): void {
-    if (!this.disposed) void this.panel.webview.postMessage(m);
-  }
-
-  private receive(raw: unknown): void {
-    let m;
-    try {
-      m = parseReportMessage(raw);
-    } catch (err) {
-      this.log.channel.warn(`dropped a malformed message from the reconnect report: ${(err as Error).message}`);
-      return;
-    }
-    if (m.type === 'ready') this.post({ type: 'model', model: this.model });
-    else {
-      const resolve = this.choice;
-      this.choice = undefined;
-      resolve?.(m.type === 'apply' ? m.role : undefined);
-    }
+  private chosen(role: Role | undefined): void {
+    const resolve = this.choice;
+    this.choice = undefined;
+    resolve?.(role);
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@ import type { PeerTable } from '../core/ivshmem/client';
 import type { Range } from '../core/numbers';
 import { InputError } from '../core/errors';
 import type { Layout } from '../core/layout/model';
-import type { SessionState, SessionView } from '../webview/protocol';
+import type { SessionState, SessionView } from '../webview/hex-protocol';
 
 export interface GuestCopy {
   base: Uint8Array;

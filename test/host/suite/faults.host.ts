@@ -71,14 +71,15 @@ test('100 fault cycles in the extension host: each a disconnect with last bytes 
 
 /** A hex panel whose posts to its webview are captured, and a way to play the webview's part. */
 function asWebview(panel: HexPanel): { posted: unknown[]; send: (m: unknown) => Promise<void> } {
-  const p = panel as unknown as { post: (m: unknown) => void; receive: (m: unknown) => Promise<void> };
+  const webview = panel.panel.webview as { postMessage: (m: unknown) => Thenable<boolean> };
   const posted: unknown[] = [];
-  const original = p.post.bind(panel);
-  p.post = (m: unknown) => {
+  const original = webview.postMessage.bind(webview);
+  webview.postMessage = (m: unknown) => {
     posted.push(m);
-    original(m);
+    return original(m);
   };
-  return { posted, send: (m) => p.receive(m) };
+  const server = (panel as unknown as { server: { receive: (m: unknown) => Promise<void> } }).server;
+  return { posted, send: (m) => server.receive(m) };
 }
 
 test('a webview page gets a strict CSP and only our files; it cannot write into a read-only session (refused host-side); malformed requests get an error reply', async () => {
@@ -109,18 +110,21 @@ test('a webview page gets a strict CSP and only our files; it cannot write into 
     await a.manager.detach(other.session);
     const webview = asWebview(panel);
     // What a compromised webview could send: a well-formed write to a read-only session.
-    await webview.send({ type: 'request', id: 41, request: { type: 'write', offset: 0, bytes: new Uint8Array([0xde, 0xad]) } });
-    const reply = webview.posted.find((m) => (m as { id?: number }).id === 41) as { ok: boolean; error?: string };
+    await webview.send({ m: 'request', id: 41, type: 'write', params: { offset: 0, bytes: new Uint8Array([0xde, 0xad]) } });
+    const reply = webview.posted.find((m) => (m as { id?: number }).id === 41) as { ok: boolean; code?: string; message?: string };
     assert.equal(reply?.ok, false, JSON.stringify(reply));
-    assert.match(reply.error!, /read-only/);
+    // The kind reaches the view (it reacts to it); the message is for the person.
+    assert.equal(reply.code, 'input');
+    assert.match(reply.message!, /read-only/);
     assert.deepEqual([...fs.readFileSync(file).subarray(0, 2)], [0x11, 0x11], 'the segment was written');
     // Malformed: a write past the end, bytes that are not bytes, an unknown request.
-    await webview.send({ type: 'request', id: 42, request: { type: 'read', offset: 2 ** 60, length: 16 } });
-    await webview.send({ type: 'request', id: 43, request: { type: 'write', offset: 0, bytes: 'AAAA' } });
-    await webview.send({ type: 'request', id: 44, request: { type: 'exec', command: 'rm -rf /' } });
+    await webview.send({ m: 'request', id: 42, type: 'read', params: { offset: 2 ** 60, length: 16 } });
+    await webview.send({ m: 'request', id: 43, type: 'write', params: { offset: 0, bytes: 'AAAA' } });
+    await webview.send({ m: 'request', id: 44, type: 'exec', params: { command: 'rm -rf /' } });
     for (const id of [42, 43, 44]) {
-      const r = webview.posted.find((m) => (m as { id?: number }).id === id) as { ok: boolean; error?: string } | undefined;
+      const r = webview.posted.find((m) => (m as { id?: number }).id === id) as { ok: boolean; code?: string } | undefined;
       assert.equal(r?.ok, false, `request ${id} got no error reply: ${JSON.stringify(r)}`);
+      assert.equal(r?.code, 'input');
     }
     assert.deepEqual([...fs.readFileSync(file).subarray(0, 2)], [0x11, 0x11]);
     await a.manager.detach(session);

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
-import type { DiffModel } from '../../../webview/protocol';
+import type { DiffModel } from '../../../webview/diff-protocol';
 import { test } from '../runner/harness';
 import { api, eventually } from '../runner/in-host';
 
