@@ -46,6 +46,17 @@ export default tseslint.config(
       'webview/ runs in a browser: no Node modules, no vscode; it talks to the host only through its protocol over shared/messenger.ts.'),
   },
   {
+    // Notifications and dialogs only through extension/log.ts, which makes outside text inert.
+    files: ['extension/**/*.ts'],
+    ignores: ['extension/log.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: 'MemberExpression[property.name=/^show(Error|Warning|Information)Message$/]',
+        message: 'Show notifications and dialogs through Log (report, notify, confirm): it makes text from outside inert (no command: links).',
+      }],
+    },
+  },
+  {
     files: ['scripts/**/*.mjs', '*.mjs'],
     languageOptions: {
       globals: Object.fromEntries(['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer', 'fetch', 'performance'].map((g) => [g, 'readonly'])),

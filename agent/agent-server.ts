@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { InputError, SourceLostError, errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { discardTemp } from '../core/atomic-file';
@@ -10,7 +11,7 @@ import type { Layout } from '../core/layout/model';
 import { threeWay } from '../core/reconnect/three-way';
 import { applyMaster, fieldVerdicts, plan, type Role } from '../core/reconnect/roles';
 import type { Source } from '../core/source';
-import { openSource, resolveSourceSpec } from '../core/sources/open-source';
+import { openSource, resolveSourceSpec, type SourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
 import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
@@ -119,7 +120,8 @@ export class AgentServer {
   private async open(text: string, writable: boolean): Promise<Replies['open']> {
     if (this.source || this.opening) throw new InputError('this agent already has a source open');
     this.opening = true;
-    const source = await openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
+    const spec = resolveSourceSpec(text);
+    const source = await openSource(spec, { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
     this.source = source;
     if (source instanceof IvshmemSource) source.client.onChange(() => this.server.notify('peers', { table: source.table() }));
     source.onGone((reason) => {
@@ -143,7 +145,7 @@ export class AgentServer {
         source: h.source,
       };
     }
-    return { info: source.info, snapshot };
+    return { info: source.info, snapshot, identity: identityOf(source, spec) };
   }
 
   private watch(ranges: { offset: number; length: number }[], intervalMs: number, idleIntervalMs = intervalMs): Replies['watch'] {
@@ -252,6 +254,16 @@ export class AgentServer {
     this.source?.close();
     this.source = undefined;
   }
+}
+
+/**
+ * Which object the source is, beyond its name: device and inode of the file, or of an ivshmem
+ * server's memory (a server started again hands out a new one). A reconnect's Apply compares it
+ * with the preview's: another file or server at the same place is not what the user saw.
+ */
+function identityOf(source: Source, spec: SourceSpec): string {
+  const st = source instanceof IvshmemSource ? fs.fstatSync(source.client.memoryFd) : fs.statSync(spec.path);
+  return `${spec.kind}:${st.dev}:${st.ino}`;
 }
 
 /** A long request's progress and cancellation, as core's long operations take them. */

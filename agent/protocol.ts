@@ -128,7 +128,7 @@ export const agentProtocol = defineProtocol({
     open: request((v) => {
       const o = obj(v, 'open');
       return { source: str(o, 'source'), writable: bool(o, 'writable') };
-    }, trusted<{ info: SourceInfo; snapshot: SnapshotSummary | undefined }>()),
+    }, trusted<{ info: SourceInfo; snapshot: SnapshotSummary | undefined; identity: string }>()),
     read: request(
       (v) => {
         const o = obj(v, 'read');

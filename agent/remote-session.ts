@@ -52,7 +52,7 @@ export function describeAgentExit(code: number | null, signal: NodeJS.Signals | 
 export class RemoteSession {
   private linkState: LinkState = 'connected';
   private reason: string | undefined;
-  private opened!: { info: SourceInfo; snapshot: SnapshotSummary | undefined };
+  private opened!: { info: SourceInfo; snapshot: SnapshotSummary | undefined; identity: string };
   readonly lastBytes = new LastBytes();
 
   private readonly client: Client<AgentProtocol>;
@@ -147,6 +147,11 @@ export class RemoteSession {
 
   get info(): SourceInfo {
     return this.opened.info;
+  }
+
+  /** Which object this is (device and inode of the file or of the server's memory), as its agent opened it. */
+  get identity(): string {
+    return this.opened.identity;
   }
 
   /** The header of a snapshot source. */

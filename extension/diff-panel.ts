@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webview-page';
 import { serveWebview } from './webview-server';
+import { inert } from './outside-text';
 import { InputError } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { RemoteSession } from '../agent/remote-session';
@@ -76,7 +77,7 @@ export class DiffPanel implements vscode.Disposable {
       const a = await sessionFor(sides.a);
       const b = await sessionFor(sides.b);
       const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Comparing ${path.basename(a.source)} with ${path.basename(b.source)}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: inert(`Comparing ${path.basename(a.source)} with ${path.basename(b.source)}`), cancellable: true },
         async (progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
@@ -93,7 +94,7 @@ export class DiffPanel implements vscode.Disposable {
           });
         },
       );
-      const panel = vscode.window.createWebviewPanel(DIFF_VIEW_TYPE, `${path.basename(a.source)} ↔ ${path.basename(b.source)}`, vscode.ViewColumn.Active, { enableScripts: true });
+      const panel = vscode.window.createWebviewPanel(DIFF_VIEW_TYPE, inert(`${path.basename(a.source)} ↔ ${path.basename(b.source)}`), vscode.ViewColumn.Active, { enableScripts: true });
       const live = { a: typeof sides.a === 'string' ? undefined : sides.a, b: typeof sides.b === 'string' ? undefined : sides.b };
       const diff = new DiffPanel(panel, a, b, live, owned, context.manager, context.log, context.extensionUri);
       diff.model = {

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webview-page';
 import { serveWebview } from './webview-server';
+import { inert } from './outside-text';
 import { InputError } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import type { NoteBody, Server } from '../shared/messenger';
@@ -23,9 +24,9 @@ export interface PanelState {
 
 let panelCounter = 0;
 
-/** A hex view's tab title; also how start-up recognises a view VS Code is about to restore. */
+/** A hex view's tab title (two sources may share it: start-up tells views apart by their source). */
 export function panelTitle(source: string): string {
-  return `${path.basename(source.replace(/^unix:/, ''))} (hex)`;
+  return inert(`${path.basename(source.replace(/^unix:/, ''))} (hex)`);
 }
 
 /**
@@ -35,7 +36,6 @@ export function panelTitle(source: string): string {
 export class HexPanel implements vscode.Disposable {
   readonly key = `p${++panelCounter}`;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly unsubscribe: (() => void)[] = [];
   private readonly server: Server<typeof hexProtocol>;
   private disposed = false;
   /** The webview's page is up (it said ready) and not hidden since. */
@@ -76,9 +76,9 @@ export class HexPanel implements vscode.Disposable {
         if (!e.webviewPanel.visible) this.hidden();
       }),
     );
-    this.unsubscribe.push(
-      session.onChanges((c) => this.server.notify('changes', { time: c.time, changes: c.changes })),
-      session.onFresh((offset, bytes) => {
+    this.disposables.push(
+      session.onDidChangeBytes((c) => this.server.notify('changes', { time: c.time, changes: c.changes })),
+      session.onDidReadFresh(({ offset, bytes }) => {
         // Only what this view shows (the session also watches other views and layout regions).
         const view = this.viewport;
         if (!this.showing || !view) return;
@@ -86,7 +86,7 @@ export class HexPanel implements vscode.Disposable {
         const to = Math.min(offset + bytes.length, view.offset + view.length);
         if (from < to) this.server.notify('fresh', { offset: from, bytes: bytes.slice(from - offset, to - offset) });
       }),
-      session.onState(() => {
+      session.onDidChangeState(() => {
         this.server.notify('session', session.view());
         this.postLayout();
       }),
@@ -128,8 +128,8 @@ export class HexPanel implements vscode.Disposable {
     // Changes posted while the first screen is read reach a page that is not ready yet and are
     // dropped there: they are laid over the bytes read instead.
     const during: Bytes[] = [];
-    const stop = this.session.onChanges((c) => during.push(...c.changes));
-    const first = await this.firstScreen(top).finally(stop);
+    const stop = this.session.onDidChangeBytes((c) => during.push(...c.changes));
+    const first = await this.firstScreen(top).finally(() => stop.dispose());
     if (first) for (const c of during) overlay(first, c);
     queueMicrotask(() => this.postLayout());
     this.server.notify('init', { session: this.session.view(), settings: viewSettings(), top, cursor: this.viewport === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}) });
@@ -151,7 +151,7 @@ export class HexPanel implements vscode.Disposable {
     const size = this.session.remote.info.size;
     const offset = Math.max(0, Math.floor(top / 4096) * 4096);
     const length = Math.min(16384, size - offset);
-    if (length <= 0 || this.session.guest || this.session.state === 'disconnected') return undefined;
+    if (length <= 0 || this.session.state.name === 'guest' || this.session.state.name === 'lost') return undefined;
     try {
       return { offset, bytes: await this.session.remote.read(offset, length) };
     } catch {
@@ -163,7 +163,7 @@ export class HexPanel implements vscode.Disposable {
     const remote = this.session.remote;
     const range = resolveRange(remote.info.size, offset, Math.min(length, remote.info.size - Math.min(offset, remote.info.size)));
     if (this.session.guest) return { bytes: this.session.guest.local.slice(range.offset, range.offset + range.length) };
-    if (this.session.state === 'disconnected') {
+    if (this.session.state.name === 'lost') {
       const kept = remote.lastBytes.get(range.offset, range.length);
       if (kept) return { bytes: kept };
     }
@@ -187,7 +187,7 @@ export class HexPanel implements vscode.Disposable {
   private search(pattern: Uint8Array, from: number, context: { signal: AbortSignal; progress(done: number, total: number): void }): Promise<{ offset: number | null }> {
     const remote = this.session.remote;
     return Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Searching ${path.basename(remote.source)}`, cancellable: true }, async (progress, token) => {
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: inert(`Searching ${path.basename(remote.source)}`), cancellable: true }, async (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         let reported = 0;
@@ -217,7 +217,6 @@ export class HexPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     this.session.setViewport(this.key, undefined);
-    for (const u of this.unsubscribe.splice(0)) u();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
     this.onDispose(this);

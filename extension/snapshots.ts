@@ -5,7 +5,9 @@ import { checkTarget, discardTemp, openTemp, publish, tempPathFor } from '../cor
 import { InputError } from '../core/errors';
 import { formatBytes } from '../core/numbers';
 import { looksLikeSnapshot } from '../core/snapshot/reader';
+import type { Register } from './commands';
 import { DiffPanel } from './diff-panel';
+import { inert } from './outside-text';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
@@ -84,7 +86,7 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
   }
 
   getTreeItem(uri: vscode.Uri): vscode.TreeItem {
-    const item = new vscode.TreeItem(path.basename(uri.fsPath));
+    const item = new vscode.TreeItem(inert(path.basename(uri.fsPath)));
     try {
       const st = fs.statSync(uri.fsPath);
       item.description = `${formatBytes(st.size)} · ${st.mtime.toLocaleString()}`;
@@ -92,18 +94,12 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
       item.description = 'gone';
     }
     item.resourceUri = uri;
-    item.tooltip = uri.fsPath;
+    item.tooltip = inert(uri.fsPath);
     item.contextValue = 'snapshot';
     item.iconPath = new vscode.ThemeIcon('device-camera');
     item.command = { command: 'vscode.openWith', title: 'Open Snapshot', arguments: [uri, SNAPSHOT_EDITOR] };
     return item;
   }
-}
-
-function uriArg(arg: unknown): vscode.Uri | undefined {
-  if (arg instanceof vscode.Uri) return arg;
-  if (typeof arg === 'string' && arg.length > 0) return vscode.Uri.file(arg);
-  return undefined;
 }
 
 /** Take Snapshot, Open Snapshot, Compare Snapshots, Compare With Live, Export Raw Bytes. */
@@ -112,13 +108,12 @@ export function registerSnapshotCommands(
   manager: SessionManager,
   log: Log,
   view: SnapshotsView,
-  register: (id: string, fn: (...args: unknown[]) => Promise<unknown>) => void,
-  sessionArg: (arg: unknown) => Session,
+  register: Register,
 ): void {
-  register('shmemInspector.takeSnapshot', async (arg, targetArg, options) => {
-    const s = sessionArg(arg);
-    const consistent = (options as { consistent?: boolean } | undefined)?.consistent ?? vscode.workspace.getConfiguration('shmemInspector').get<boolean>('checkedSnapshots', false);
-    let target = uriArg(targetArg);
+  register('shmemInspector.takeSnapshot', async (args) => {
+    const s = args.session(0);
+    const consistent = args.option(2, 'consistent') ?? vscode.workspace.getConfiguration('shmemInspector').get<boolean>('checkedSnapshots', false);
+    let target = args.uri(1);
     if (!target) {
       const folder = snapshotsFolder();
       const name = `${path.basename(s.remote.source.replace(/^unix:/, ''))}-${stamp()}.shmsnap`;
@@ -127,9 +122,9 @@ export function registerSnapshotCommands(
     }
     if (!target) return undefined;
     // The save dialog already asked about replacing an existing file.
-    const force = !uriArg(targetArg) && fs.existsSync(target.fsPath);
+    const force = !args.uri(1) && fs.existsSync(target.fsPath);
     const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Snapshot of ${path.basename(s.remote.source)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: inert(`Snapshot of ${path.basename(s.remote.source)}`), cancellable: true },
       async (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
@@ -150,12 +145,12 @@ export function registerSnapshotCommands(
     view.refresh();
     const check = result.checked ? (result.torn.length ? `checked: ${result.torn.length} range(s) kept changing (torn)` : 'checked: no page changed during the copy') : 'plain copy (not checked for torn pages)';
     log.info(`snapshot ${result.path}: ${result.size} bytes, ${check}`);
-    void vscode.window.showInformationMessage(`Snapshot saved: ${path.basename(result.path)} (${formatBytes(result.size)}; ${check}).`);
+    log.notify(`Snapshot saved: ${path.basename(result.path)} (${formatBytes(result.size)}; ${check}).`);
     return result;
   });
 
-  register('shmemInspector.openSnapshot', async (arg) => {
-    let uri = uriArg(arg);
+  register('shmemInspector.openSnapshot', async (args) => {
+    let uri = args.uri(0);
     if (!uri) uri = (await vscode.window.showOpenDialog({ title: 'Open Snapshot', filters: { 'Shared memory snapshots': ['shmsnap'] }, defaultUri: snapshotsFolder() }))?.[0];
     if (!uri) return undefined;
     await vscode.commands.executeCommand('vscode.openWith', uri, SNAPSHOT_EDITOR);
@@ -166,19 +161,19 @@ export function registerSnapshotCommands(
     (await vscode.window.showOpenDialog({ title, filters: { 'Shared memory snapshots': ['shmsnap'] }, defaultUri: snapshotsFolder() }))?.[0]?.fsPath;
   const ctx = { manager, log, extensionUri: context.extensionUri };
 
-  register('shmemInspector.compareSnapshots', async (aArg, bArg) => {
-    const a = uriArg(aArg)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the first (A)'));
+  register('shmemInspector.compareSnapshots', async (args) => {
+    const a = args.uri(0)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the first (A)'));
     if (!a) return undefined;
-    const b = uriArg(bArg)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the second (B)'));
+    const b = args.uri(1)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the second (B)'));
     if (!b) return undefined;
     const panel = await DiffPanel.open({ a, b }, ctx);
     context.subscriptions.push(panel);
     return panel.summary;
   });
 
-  register('shmemInspector.compareWithLive', async (arg, snapArg) => {
-    const s = sessionArg(arg);
-    const snap = uriArg(snapArg)?.fsPath ?? (await pickSnapshot(`Compare ${path.basename(s.remote.source)} with a snapshot`));
+  register('shmemInspector.compareWithLive', async (args) => {
+    const s = args.session(0);
+    const snap = args.uri(1)?.fsPath ?? (await pickSnapshot(`Compare ${path.basename(s.remote.source)} with a snapshot`));
     if (!snap) return undefined;
     // A: the snapshot (before), B: the live session (now).
     const panel = await DiffPanel.open({ a: snap, b: s }, ctx);
@@ -186,16 +181,16 @@ export function registerSnapshotCommands(
     return panel.summary;
   });
 
-  register('shmemInspector.exportRaw', async (arg, targetArg, rangeArg) => {
-    const s = sessionArg(arg);
-    const range = (rangeArg as { offset: number; length: number } | undefined) ?? { offset: 0, length: s.remote.info.size };
+  register('shmemInspector.exportRaw', async (args) => {
+    const s = args.session(0);
+    const range = args.range(2) ?? { offset: 0, length: s.remote.info.size };
     if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length <= 0 || range.offset + range.length > s.remote.info.size) {
       throw new InputError('the range to export lies outside the segment');
     }
-    let target = uriArg(targetArg);
+    let target = args.uri(1);
     if (!target) target = await vscode.window.showSaveDialog({ title: 'Export Raw Bytes', defaultUri: vscode.Uri.file(path.join(snapshotsFolder()?.fsPath ?? process.cwd(), `${path.basename(s.remote.source)}.bin`)) });
     if (!target) return undefined;
-    const force = !uriArg(targetArg);
+    const force = !args.uri(1);
     checkTarget(target.fsPath, force);
     // Written whole or not at all: a temporary file, fsynced, then moved into place.
     const temp = tempPathFor(target.fsPath);

@@ -5,21 +5,20 @@
  */
 import { MAX_OFFSET, bytes, empty, int, obj, trusted } from '../shared/checks';
 import { defineProtocol, request } from '../shared/messenger';
+import type { SessionState } from './session-state';
 
-/** A session's state as the views show it (extension/session.ts owns it). */
-export type SessionState = 'live' | 'paused' | 'disconnected';
+export type { SessionState } from './session-state';
 
+/** What a hex view needs to know of its session: the source, and the session's one state. */
 export interface SessionView {
   id: string;
   source: string;
   kind: 'file' | 'snapshot' | 'ivshmem';
   size: number;
+  /** Edits are allowed: a read-write session, or the guest-side copy (always editable). */
   writable: boolean;
   state: SessionState;
-  reason?: string;
   peerId?: number;
-  /** Disconnected by the user: the view shows (and edits) the guest-side copy. */
-  guestCopy?: boolean;
 }
 
 export interface ViewSettings {

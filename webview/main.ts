@@ -13,6 +13,7 @@ import { parseOffsetInput, parsePattern } from './input';
 import { inspect } from './inspector';
 import { MAX_READ, hexProtocol, type Band, type Bytes, type SessionView, type ViewSettings } from './hex-protocol';
 import { PageCache } from './page-cache';
+import { stateSentence } from './session-state';
 import { failure } from './failure';
 import { el } from './dom';
 
@@ -37,7 +38,7 @@ class App {
   private readonly inspectorBody = el('tbody');
   private search: AbortController | undefined;
   private lastViewport = '';
-  private wasGuestCopy: boolean | undefined = false;
+  private wasGuestCopy = false;
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -148,21 +149,20 @@ class App {
 
   updateSession(session: SessionView): void {
     this.session = session;
-    this.view.writable = session.writable && (session.state !== 'disconnected' || session.guestCopy === true);
-    const notes: string[] = [];
-    if (session.guestCopy) notes.push(`Disconnected: ${session.reason}. Reconnect as Master writes it back; Reconnect as Peer throws it away.`);
-    else if (session.state === 'disconnected') notes.push(`Disconnected: ${session.reason ?? 'the source went away'}. Showing the last bytes received.`);
-    else if (session.state === 'paused') notes.push('Live view paused: the bytes are not updated.');
-    this.banner.textContent = notes.join(' ');
-    this.banner.hidden = notes.length === 0;
-    this.banner.className = `banner ${session.state}`;
-    document.body.dataset.state = session.state;
+    const state = session.state;
+    const guestCopy = state.name === 'guest';
+    this.view.writable = session.writable && state.name !== 'lost';
+    const note = stateSentence(state);
+    this.banner.textContent = note;
+    this.banner.hidden = note === '';
+    this.banner.className = `banner ${state.name === 'lost' || guestCopy ? 'disconnected' : state.name}`;
+    document.body.dataset.state = state.name;
     document.body.dataset.source = session.source;
     document.body.dataset.writable = String(session.writable);
-    document.body.dataset.guestCopy = String(session.guestCopy === true);
-    if (session.guestCopy !== this.wasGuestCopy) {
+    document.body.dataset.guestCopy = String(guestCopy);
+    if (guestCopy !== this.wasGuestCopy) {
       // Entering or leaving the guest-side copy: what the view holds belongs to the other side.
-      this.wasGuestCopy = session.guestCopy;
+      this.wasGuestCopy = guestCopy;
       this.cache.clear();
     }
     this.view.draw();

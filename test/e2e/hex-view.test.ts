@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { frameWith, hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
 import { ROOT, eventually, tempDir } from '../helpers/temp';
+import { writeSnapshot } from '../../core/snapshot/writer';
+import { MemorySource } from '../../core/sources/memory-source';
 
 /**
  * The hex view in a real browser (Debian's chromium) inside a real VS Code (code-server): what a
@@ -78,6 +80,25 @@ async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 /**
+ * Waits for the notification whose text matches `what`, and checks that it shows `text` as text and
+ * holds no link that runs a command (VS Code renders [label](command:...) in a notification as one).
+ */
+async function assertInertNotification(page: Page, what: RegExp, text: string): Promise<void> {
+  const toast = page.locator('.notifications-toasts .notification-list-item').filter({ hasText: what });
+  await toast.first().waitFor({ timeout: 30_000 }).catch(async (err) => {
+    await page.screenshot({ path: path.join(OUT, 'notification-failure.png') });
+    throw err;
+  });
+  const seen = await toast.first().evaluate((el) => ({
+    text: (el.querySelector('.notification-list-item-message')?.textContent ?? '').replace(/\u2060/g, ''),
+    links: [...el.querySelectorAll('a, [href], [data-href]')].map((a) => `${a.getAttribute('href') ?? ''} ${a.getAttribute('data-href') ?? ''} ${a.getAttribute('title') ?? ''}`),
+  }));
+  assert.ok(seen.text.includes(text), `the notification does not show the name as text: ${seen.text}`);
+  assert.deepEqual(seen.links.filter((l) => /command:/i.test(l)), [], `a command link in the notification: ${seen.text}`);
+  await page.screenshot({ path: path.join(OUT, 'inert-notification.png') });
+}
+
+/**
  * Answers VS Code's own file dialog in code-server: a quick input that takes a typed path. It opens
  * after the command palette has closed, in the same widget, and writes its starting folder into the
  * box once it has read it: a path typed before that is overwritten, so wait for it, type, check the
@@ -126,6 +147,12 @@ test('the hex view in a real browser', async (t) => {
   fs.ftruncateSync(fd, BIG);
   fs.writeSync(fd, Buffer.from('past 4 GiB!'), 0, 11, FAR);
   fs.closeSync(fd);
+  // Two sources with the same file name in different folders: two sessions, two views.
+  const twins = ['a', 'b'].map((d) => path.join(dir, d, 'ivshmem'));
+  for (const [i, twin] of twins.entries()) {
+    fs.mkdirSync(path.dirname(twin));
+    fs.writeFileSync(twin, Buffer.alloc(4096, 0xa0 + i));
+  }
   const opened: Workbench[] = [];
   t.after(async () => {
     for (const w of opened) await w.close();
@@ -133,7 +160,8 @@ test('the hex view in a real browser', async (t) => {
   });
   const wb = await openWorkbench({
     dir,
-    settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50, 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') },
+    // live.bin last: its view is the one in front at start-up.
+    settings: { 'shmemInspector.autoAttach': [...twins, big, live], 'shmemInspector.tickInterval': 50, 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') },
   });
   opened.push(wb);
   const page = wb.page;
@@ -250,6 +278,14 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'sessions-view.png') });
   });
   await t.test('after a window reload the hex views come back where they were', async () => {
+    // Of the two views named "ivshmem (hex)", the user closes b's: after the reload a's comes back,
+    // and b's is opened again by the start-up attach (a tab's label cannot tell them apart).
+    const twinTabs = page.locator('.tab:has-text("ivshmem (hex)")');
+    assert.equal(await twinTabs.count(), 2);
+    await twinTabs.nth(1).click();
+    await frameFor(page, twins[1]!);
+    await runCommand(page, 'View: Close Editor');
+    await eventually(async () => (await twinTabs.count()) === 1, 10_000, "b's view to close");
     // Reload the way VS Code does it (the command saves the workbench state first; a bare browser
     // reload may cut that short, and then VS Code has no views to restore).
     // Mark this page, then wait for a workbench in a page without the mark: a new one (however long
@@ -281,6 +317,26 @@ test('the hex view in a real browser', async (t) => {
     await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
     const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
     assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
+    // Both twins have their view again, each of its own source.
+    await eventually(async () => (await twinTabs.count()) === 2, 30_000, 'two "ivshmem (hex)" views after the reload').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
+      throw new Error(`${(err as Error).message}; tabs: ${(await page.locator('.tab').allTextContents()).join(' | ')}`);
+    });
+    const shown = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      await twinTabs.nth(i).click();
+      const f = await hexFrame(page, async (fr) => twins.includes((await fr.evaluate(() => document.body.dataset.source)) ?? '') && (await fr.isVisible('.rows')), 30_000);
+      shown.add((await f.evaluate(() => document.body.dataset.source)) ?? '');
+    }
+    assert.deepEqual([...shown].sort(), [...twins].sort());
+  });
+
+  await t.test('a file name holding a command: link is shown as text in the error notification, never as a link', async () => {
+    const hostile = path.join(dir, '[x](command:workbench.action.quit)');
+    fs.writeFileSync(hostile, ''); // empty: the attach fails, and the error names the file
+    await runCommand(page, 'Shared Memory: Attach Backing File');
+    await answerFileDialog(page, 'Attach Backing File', hostile);
+    await assertInertNotification(page, /is empty: there is nothing to map/, '[x](command:workbench.action.quit)');
   });
 
   await t.test('the Regions view shows a field written by another process change', async () => {
@@ -374,4 +430,26 @@ test('the hex view in a real browser', async (t) => {
   });
 
 
+});
+
+test('in Restricted Mode, a snapshot planted in the folder whose embedded layout holds a command: link: the error shows it as text', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const { dir, cleanup } = tempDir('shmem-inspect-e2e-untrusted-');
+  const opened: Workbench[] = [];
+  t.after(async () => {
+    for (const w of opened) await w.close();
+    cleanup();
+  });
+  // What a cloned repository could carry: a valid snapshot whose layout has an unknown property,
+  // which the layout compiler quotes verbatim in its error.
+  const workspace = path.join(dir, 'workspace');
+  fs.mkdirSync(workspace, { recursive: true });
+  const planted = path.join(workspace, 'planted.shmsnap');
+  const layout = JSON.stringify({ regions: [{ name: 'r', offset: 0, type: 'u8', '[x](command:workbench.action.quit)': 1 }] });
+  await writeSnapshot(new MemorySource(new Uint8Array(4096), '/dev/shm/planted', false), { target: planted, layout, force: false });
+  const wb = await openWorkbench({ dir, untrusted: true });
+  opened.push(wb);
+  await runCommand(wb.page, 'Shared Memory: Open Snapshot');
+  await answerFileDialog(wb.page, 'Open Snapshot', planted);
+  await assertInertNotification(wb.page, /unknown property/, '[x](command:workbench.action.quit)');
 });

@@ -43,7 +43,7 @@ test('100 fault cycles in the extension host: each a disconnect with last bytes 
         fs.writeFileSync(file, Buffer.alloc(65536, fill));
         source = file;
       }
-      const session: Session = await a.manager.attach(source);
+      const session: Session = await a.attach(source);
       session.setViewport('fault-test', { offset: 0, length: 4096 });
       const kept = await eventually(() => session.remote.lastBytes.get(0, 16), `cycle ${i}: the watched bytes`);
       if (fault === 'truncate') fs.truncateSync(file, 100);
@@ -53,10 +53,10 @@ test('100 fault cycles in the extension host: each a disconnect with last bytes 
         fs.renameSync(`${file}.new`, file);
       } else if (fault === 'sigkill') process.kill(session.remote.agentPid!, 'SIGKILL');
       else server!.kill('SIGKILL');
-      await eventually(() => session.state === 'disconnected', `cycle ${i} (${fault}): the disconnect`, 15_000);
-      assert.ok(session.reason, `cycle ${i}: no reason given`);
+      await eventually(() => session.state.name === 'lost', `cycle ${i} (${fault}): the disconnect`, 15_000);
+      assert.ok((session.state as { reason?: string }).reason, `cycle ${i}: no reason given`);
       assert.deepEqual([...session.remote.lastBytes.get(0, 16)!], [...kept], `cycle ${i}: the last bytes were not kept`);
-      await a.manager.detach(session);
+      await vscode.commands.executeCommand('shmemInspector.detach', session);
       if (server && server.exitCode === null && server.signalCode === null) await new Promise((r) => server!.once('exit', r));
     }
     // Agents exit on their own schedule after close: allow them a moment.
@@ -88,8 +88,8 @@ test('a webview page gets a strict CSP and only our files; it cannot write into 
   const file = path.join(dir, 'seg');
   fs.writeFileSync(file, Buffer.alloc(4096, 0x11));
   try {
-    const session = await a.manager.attach(file);
-    const panel = a.manager.openPanel(session);
+    const session = await a.attach(file);
+    const panel = (await vscode.commands.executeCommand('shmemInspector.openView', session)) as HexPanel;
     // The page may run our one script and nothing else, and load only our files.
     const html = panel.panel.webview.html;
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
@@ -105,9 +105,9 @@ test('a webview page gets a strict CSP and only our files; it cannot write into 
     const home = vscode.extensions.getExtension(ID)!.extensionUri.fsPath;
     const roots = (panel.panel.webview.options.localResourceRoots ?? []).map((u) => path.relative(home, u.fsPath)).sort();
     assert.deepEqual(roots, ['dist/webview', 'media']);
-    const other = a.manager.openPanel(await a.manager.attach(file));
+    const other = (await vscode.commands.executeCommand('shmemInspector.openView', await a.attach(file))) as HexPanel;
     assert.notEqual(/'nonce-([^']+)'/.exec(other.panel.webview.html)?.[1], nonce, 'two panels share a nonce');
-    await a.manager.detach(other.session);
+    await vscode.commands.executeCommand('shmemInspector.detach', other.session);
     const webview = asWebview(panel);
     // What a compromised webview could send: a well-formed write to a read-only session.
     await webview.send({ m: 'request', id: 41, type: 'write', params: { offset: 0, bytes: new Uint8Array([0xde, 0xad]) } });
@@ -127,7 +127,7 @@ test('a webview page gets a strict CSP and only our files; it cannot write into 
       assert.equal(r?.code, 'input');
     }
     assert.deepEqual([...fs.readFileSync(file).subarray(0, 2)], [0x11, 0x11]);
-    await a.manager.detach(session);
+    await vscode.commands.executeCommand('shmemInspector.detach', session);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -170,7 +170,7 @@ test('a *.shmsnap that is a FIFO or a socket is refused by the snapshot editor a
     await new Promise<void>((resolve, reject) => spawn('mkfifo', [fifo]).once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`mkfifo ${c}`)))));
     const server = await startServer(CLI, ['--socket', socket, '--size', '64K']);
     try {
-      const before = a.manager.sessions.length;
+      const before = a.sessions.length;
       for (const target of [fifo, socket]) {
         const started = Date.now();
         await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(target), 'shmemInspector.snapshot').then(
@@ -178,7 +178,7 @@ test('a *.shmsnap that is a FIFO or a socket is refused by the snapshot editor a
           () => undefined,
         );
         assert.ok(Date.now() - started < 10_000, `${target} took ${Date.now() - started} ms to be refused`);
-        assert.equal(a.manager.sessions.length, before, `${target} was attached`);
+        assert.equal(a.sessions.length, before, `${target} was attached`);
       }
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     } finally {

@@ -40,12 +40,12 @@ test('Take Snapshot, open it in the snapshot editor, compare it with live, expor
 
     // The snapshot in its custom editor: a read-only session of kind snapshot, still "before".
     await vscode.commands.executeCommand('shmemInspector.openSnapshot', snap);
-    const opened = await eventually(() => a.manager.sessions.find((s) => s.remote.source === snap), 'the snapshot session');
+    const opened = await eventually(() => a.sessions.find((s) => s.remote.source === snap), 'the snapshot session');
     assert.equal(opened.view().kind, 'snapshot');
     assert.equal(opened.view().writable, false);
     assert.equal(Buffer.from(await opened.remote.read(0x100, 6)).toString(), 'before');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await eventually(() => !a.manager.sessions.includes(opened), 'the snapshot session to end with its editor');
+    await eventually(() => !a.sessions.includes(opened), 'the snapshot session to end with its editor');
 
     // Two snapshots compared.
     const snap2 = path.join(dir, 'after.shmsnap');
