@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
-import { answering, api, eventually, startServer } from '../runner/in-host';
+import { api, eventually, startServer } from '../runner/in-host';
 
 const made: string[] = [];
 
@@ -85,25 +85,9 @@ test('an agent killed with SIGKILL becomes a disconnect; Reattach starts a new a
   assert.match((session.state as { reason: string }).reason, /killed by SIGKILL/);
   assert.equal(session.remote.lastBytes.get(0, 1)![0], 7);
   await vscode.commands.executeCommand('shmemInspector.reattach', session);
-  assert.equal(session.state, 'live');
+  assert.equal(session.state.name, 'live');
   assert.notEqual(session.remote.agentPid, first);
   assert.equal((await session.remote.read(0, 1))[0], 7);
-  await vscode.commands.executeCommand('shmemInspector.detach', session);
-});
-
-test('sessions start read-only; Make Session Read-Write (the user confirms) writes in place', async () => {
-  const file = segment(Buffer.alloc(4096));
-  const ino = fs.statSync(file).ino;
-  const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
-  await assert.rejects(session.remote.write(0, new Uint8Array([1])), /read-only/);
-  assert.equal(fs.readFileSync(file)[0], 0);
-  const { result: made, asked } = await answering('Make Read-Write', () => vscode.commands.executeCommand('shmemInspector.makeReadWrite', session));
-  assert.equal(made, true);
-  assert.equal(asked.length, 1);
-  assert.equal(session.view().writable, true);
-  await session.remote.write(10, new Uint8Array([0xab, 0xcd]));
-  assert.deepEqual([...fs.readFileSync(file).subarray(10, 12)], [0xab, 0xcd]);
-  assert.equal(fs.statSync(file).ino, ino, 'the write replaced the file instead of writing in place');
   await vscode.commands.executeCommand('shmemInspector.detach', session);
 });
 
@@ -141,10 +125,7 @@ test('Attach ivshmem Server: joins as a peer, the Peers view has the table, Ring
     const rang = await vscode.commands.executeCommand('shmemInspector.ring', { kind: 'peer', session: first, id: 1, vectors: 2 }, 1);
     assert.equal(rang, 1);
     await eventually(() => second.table?.interrupts[1] === 1, 'the interrupt counted on peer 1, vector 1');
-    // The memory is shared between the two sessions (and any guest on the server).
-    await answering('Make Read-Write', () => vscode.commands.executeCommand('shmemInspector.makeReadWrite', first));
-    await first.remote.write(8, new Uint8Array([0x42]));
-    assert.equal((await second.remote.read(8, 1))[0], 0x42);
+    // (That a write by one is read by the other: read-write.host.ts.)
     await vscode.commands.executeCommand('shmemInspector.detach', first);
     await vscode.commands.executeCommand('shmemInspector.detach', second);
     assert.equal(a.sessions.includes(first), false);
@@ -186,7 +167,7 @@ test('a listener that throws does not stop the others: a session state change st
   ];
   try {
     session.pause();
-    assert.deepEqual(seen, ['session:paused', 'manager']);
+    assert.deepEqual(seen.sort(), ['manager', 'session:paused']);
   } finally {
     subs.forEach((d) => d.dispose());
   }
