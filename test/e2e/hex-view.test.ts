@@ -151,7 +151,8 @@ test('the hex view in a real browser', async (t) => {
   const twins = ['a', 'b'].map((d) => path.join(dir, d, 'ivshmem'));
   for (const [i, twin] of twins.entries()) {
     fs.mkdirSync(path.dirname(twin));
-    fs.writeFileSync(twin, Buffer.alloc(4096, 0xa0 + i));
+    // As large as live.bin: the default layout fits (no error notification in the way).
+    fs.writeFileSync(twin, Buffer.alloc(65536, 0xa0 + i));
   }
   const opened: Workbench[] = [];
   t.after(async () => {
@@ -284,7 +285,8 @@ test('the hex view in a real browser', async (t) => {
     assert.equal(await twinTabs.count(), 2);
     await twinTabs.nth(1).click();
     await frameFor(page, twins[1]!);
-    await runCommand(page, 'View: Close Editor');
+    // (The palette offers "Close All Editor Groups" before "Close Editor": the tab's own button.)
+    await twinTabs.nth(1).locator('.codicon-close').click();
     await eventually(async () => (await twinTabs.count()) === 1, 10_000, "b's view to close");
     // Reload the way VS Code does it (the command saves the workbench state first; a bare browser
     // reload may cut that short, and then VS Code has no views to restore).
@@ -293,8 +295,12 @@ test('the hex view in a real browser', async (t) => {
     await page.evaluate(() => ((window as unknown as { beforeReload?: boolean }).beforeReload = true));
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForFunction(() => !(window as unknown as { beforeReload?: boolean }).beforeReload && document.querySelector('.monaco-workbench') !== null, undefined, { timeout: 60_000, polling: 200 });
-    // VS Code restores a hidden tab's webview only when it is shown, and the start-up attach may
-    // have opened (and focused) a view meanwhile: show live.bin's tab.
+    // The start-up attach opens (and focuses) b's view, the one closed above: wait for it, then
+    // show live.bin's tab (VS Code restores a hidden tab's webview only when it is shown).
+    await eventually(async () => (await twinTabs.count()) === 2, 60_000, 'two "ivshmem (hex)" views after the reload').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
+      throw new Error(`${(err as Error).message}; tabs: ${(await page.locator('.tab').allTextContents()).join(' | ')}`);
+    });
     const liveTab = page.locator('.tab:has-text("live.bin (hex)")');
     await liveTab.waitFor({ timeout: 60_000 });
     await liveTab.click();
@@ -318,10 +324,6 @@ test('the hex view in a real browser', async (t) => {
     const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
     assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
     // Both twins have their view again, each of its own source.
-    await eventually(async () => (await twinTabs.count()) === 2, 30_000, 'two "ivshmem (hex)" views after the reload').catch(async (err) => {
-      await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
-      throw new Error(`${(err as Error).message}; tabs: ${(await page.locator('.tab').allTextContents()).join(' | ')}`);
-    });
     const shown = new Set<string>();
     for (let i = 0; i < 2; i++) {
       await twinTabs.nth(i).click();
@@ -337,6 +339,8 @@ test('the hex view in a real browser', async (t) => {
     await runCommand(page, 'Shared Memory: Attach Backing File');
     await answerFileDialog(page, 'Attach Backing File', hostile);
     await assertInertNotification(page, /is empty: there is nothing to map/, '[x](command:workbench.action.quit)');
+    // Out of the way of the next steps.
+    await runCommand(page, 'Notifications: Clear All Notifications');
   });
 
   await t.test('the Regions view shows a field written by another process change', async () => {
