@@ -41,6 +41,8 @@ export class HexPanel implements vscode.Disposable {
   /** The webview's page is up (it said ready) and not hidden since. */
   private showing = false;
   cursor = 0;
+  /** A selection asked for while the page was not up: given to its next init. */
+  private selection: { offset: number; length: number } | undefined;
   /** The bytes the webview last showed; undefined until it reported them. */
   private viewport: { offset: number; length: number } | undefined;
 
@@ -97,7 +99,9 @@ export class HexPanel implements vscode.Disposable {
   goto(offset: number, length = 1): void {
     if (this.showing) this.server.notify('goto', { offset, length });
     else {
+      // The page is not up (hidden, or still loading): its init brings the place and the selection.
       this.initialOffset = offset;
+      this.selection = { offset, length };
       this.viewport = undefined;
     }
   }
@@ -132,7 +136,9 @@ export class HexPanel implements vscode.Disposable {
     const first = await this.firstScreen(top).finally(() => stop.dispose());
     if (first) for (const c of during) overlay(first, c);
     queueMicrotask(() => this.postLayout());
-    this.server.notify('init', { session: this.session.view(), settings: viewSettings(), top, cursor: this.viewport === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}) });
+    const select = this.selection;
+    this.selection = undefined;
+    this.server.notify('init', { session: this.session.view(), settings: viewSettings(), top, cursor: this.viewport === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}), ...(select ? { select } : {}) });
   }
 
   private viewportChanged(v: NoteBody<typeof hexProtocol.up, 'viewport'>): void {

@@ -77,9 +77,10 @@ export const hexProtocol = defineProtocol({
   down: {
     /**
      * top: the first offset on screen; cursor: where the cursor is (a view comes back as it was);
-     * first: the bytes around top, read before init, so the first rows need no round trip.
+     * first: the bytes around top, read before init, so the first rows need no round trip;
+     * select: bytes to select (asked for while the page was not up).
      */
-    init: trusted<{ session: SessionView; settings: ViewSettings; top: number; cursor: number; first?: Bytes }>(),
+    init: trusted<{ session: SessionView; settings: ViewSettings; top: number; cursor: number; first?: Bytes; select?: { offset: number; length: number } }>(),
     session: trusted<SessionView>(),
     settings: trusted<ViewSettings>(),
     /** Current bytes of what the view shows (not changes: nothing is highlighted). */

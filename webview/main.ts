@@ -281,6 +281,7 @@ const host = new Client(
     init: (m) => {
       app.init(m.session, m.settings, m.top, m.cursor, m.first);
       ready = true;
+      if (m.select) app.goto(m.select.offset, m.select.length);
     },
     // Until init, there is no view to update: what init brings is current.
     session: (s) => {

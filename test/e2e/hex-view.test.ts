@@ -80,6 +80,27 @@ async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 /**
+ * Shows a tab and returns its hex view's frame once it shows `source`. A view opened at start-up
+ * may take the front again a moment after its tab appeared (the editor opens after the tab), and
+ * a restored tab's view is built only when shown: click again until it is the one shown.
+ */
+async function showTab(page: Page, tab: ReturnType<Page['locator']>, source: string | ((source: string) => boolean), tries = 6): Promise<Frame> {
+  const wanted = typeof source === 'string' ? (s: string) => s === source : source;
+  for (let attempt = 1; ; attempt++) {
+    await tab.click();
+    try {
+      return await hexFrame(page, async (f) => wanted((await f.evaluate(() => document.body.dataset.source)) ?? '') && (await f.isVisible('.rows')), 10_000);
+    } catch (err) {
+      if (attempt >= tries) {
+        const sources = await Promise.all(page.frames().map((f) => f.evaluate(() => `${document.body?.dataset.source}:${document.querySelectorAll('.row').length}`).catch(() => '?')));
+        throw new Error(`${(err as Error).message} (${await tab.textContent()}); frames: ${sources.join(' ')}`, { cause: err });
+      }
+      console.log(`# the view of ${await tab.textContent()} was not shown after try ${attempt}; again`);
+    }
+  }
+}
+
+/**
  * Waits for the notification whose text matches `what`, and checks that it shows `text` as text and
  * holds no link that runs a command (VS Code renders [label](command:...) in a notification as one).
  */
@@ -283,8 +304,10 @@ test('the hex view in a real browser', async (t) => {
     // and b's is opened again by the start-up attach (a tab's label cannot tell them apart).
     const twinTabs = page.locator('.tab:has-text("ivshmem (hex)")');
     assert.equal(await twinTabs.count(), 2);
-    await twinTabs.nth(1).click();
-    await frameFor(page, twins[1]!);
+    // a's view is seen once, so that it has a place to come back to (a view never shown has none:
+    // VS Code builds a hidden tab's page only when it is shown).
+    await showTab(page, twinTabs.nth(0), twins[0]!);
+    await showTab(page, twinTabs.nth(1), twins[1]!);
     // (The palette offers "Close All Editor Groups" before "Close Editor": the tab's own button.)
     await twinTabs.nth(1).locator('.codicon-close').click();
     await eventually(async () => (await twinTabs.count()) === 1, 10_000, "b's view to close");
@@ -303,8 +326,7 @@ test('the hex view in a real browser', async (t) => {
     });
     const liveTab = page.locator('.tab:has-text("live.bin (hex)")');
     await liveTab.waitFor({ timeout: 60_000 });
-    await liveTab.click();
-    const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 60_000).catch(async (err) => {
+    const frame = await showTab(page, liveTab, live).catch(async (err) => {
       await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
       const tabs = await page.locator('.tab').allTextContents();
       const sources = await Promise.all(page.frames().map((f) => f.evaluate(() => `${document.body?.dataset.source}:${document.querySelectorAll('.row').length}`).catch(() => '?')));
@@ -324,13 +346,12 @@ test('the hex view in a real browser', async (t) => {
     const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
     assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
     // Both twins have their view again, each of its own source.
-    const shown = new Set<string>();
+    const shown: string[] = [];
     for (let i = 0; i < 2; i++) {
-      await twinTabs.nth(i).click();
-      const f = await hexFrame(page, async (fr) => twins.includes((await fr.evaluate(() => document.body.dataset.source)) ?? '') && (await fr.isVisible('.rows')), 30_000);
-      shown.add((await f.evaluate(() => document.body.dataset.source)) ?? '');
+      const f = await showTab(page, twinTabs.nth(i), (source) => twins.includes(source));
+      shown.push((await f.evaluate(() => document.body.dataset.source)) ?? '');
     }
-    assert.deepEqual([...shown].sort(), [...twins].sort());
+    assert.deepEqual(shown.sort(), [...twins].sort());
   });
 
   await t.test('a file name holding a command: link is shown as text in the error notification, never as a link', async () => {
@@ -363,7 +384,10 @@ test('the hex view in a real browser', async (t) => {
     // Selecting the field selects its bytes in the hex view.
     await head.click();
     const frame = await frameFor(page, live);
-    await poll(frame, async () => (await frame.evaluate(() => [...document.querySelectorAll('.hex .b.selected')].map((e) => (e as HTMLElement).dataset.offset).join(','))) === '8,9,10,11', 'the field\'s bytes selected');
+    await poll(frame, async () => (await frame.evaluate(() => [...document.querySelectorAll('.hex .b.selected')].map((e) => (e as HTMLElement).dataset.offset).join(','))) === '8,9,10,11', 'the field\'s bytes selected').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'regions-failure.png') });
+      throw err;
+    });
     await page.screenshot({ path: path.join(OUT, 'regions-view.png') });
   });
 
