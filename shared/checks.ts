@@ -14,7 +14,7 @@ export type Check<T> = (value: unknown) => T;
 
 export type Obj = Record<string, unknown>;
 
-/** Largest offset a message may carry (core/numbers MAX_OFFSET: 256 TiB). */
+/** Largest segment or offset anything accepts, a message included: 2^48 bytes (256 TiB); core/numbers says why. */
 export const MAX_OFFSET = 2 ** 48;
 
 /** Quotes at most 40 characters of something unexpected, for an error message. */
