@@ -22,6 +22,11 @@ export default tseslint.config(
     },
   },
   {
+    files: ['shared/**/*.ts'],
+    rules: restrict(['vscode', ...nodeModules], ['**/core/**', '**/agent/**', '**/cli/**', '**/extension/**', '**/webview/**'],
+      'shared/ is the ground floor every layer imports (the messenger, the message checks): it runs in Node and in a browser and imports nothing.'),
+  },
+  {
     files: ['core/**/*.ts'],
     rules: restrict(['vscode'], ['**/agent/**', '**/cli/**', '**/extension/**', '**/webview/**'],
       'core/ is pure logic on Node: it must not depend on vscode or on the layers above it.'),
@@ -38,7 +43,18 @@ export default tseslint.config(
   {
     files: ['webview/**/*.ts'],
     rules: restrict(['vscode', ...nodeModules], ['**/core/**', '**/agent/**', '**/cli/**', '**/extension/**'],
-      'webview/ runs in a browser: no Node modules, no vscode; it talks to the host only through webview/protocol.ts.'),
+      'webview/ runs in a browser: no Node modules, no vscode; it talks to the host only through its protocol over shared/messenger.ts.'),
+  },
+  {
+    // Notifications and dialogs only through extension/log.ts, which makes outside text inert.
+    files: ['extension/**/*.ts'],
+    ignores: ['extension/log.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: 'MemberExpression[property.name=/^show(Error|Warning|Information)Message$/]',
+        message: 'Show notifications and dialogs through Log (report, notify, confirm): it makes text from outside inert (no command: links).',
+      }],
+    },
   },
   {
     files: ['scripts/**/*.mjs', '*.mjs'],

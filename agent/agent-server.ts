@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { InputError, SourceLostError, errorCode } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { discardTemp } from '../core/atomic-file';
@@ -8,19 +9,19 @@ import { summarize } from '../core/diff/summary';
 import { checkAgainstSegment, compileLayout } from '../core/layout/compile';
 import { damagedMessage } from '../core/snapshot/integrity';
 import { withChecks } from '../core/snapshot/checked-pass';
-import * as fs from 'node:fs';
 import type { Layout } from '../core/layout/model';
 import { threeWay } from '../core/reconnect/three-way';
 import { applyMaster, fieldVerdicts, plan, type Role } from '../core/reconnect/roles';
 import type { Source } from '../core/source';
-import { openSource, resolveSourceSpec } from '../core/sources/open-source';
+import { openSource, resolveSourceSpec, type SourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
 import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
-import { MessageError, parseToAgent } from './codec';
-import { IDLE_AFTER_MS, type AgentEvent, type AgentReplies, type AgentRequest, type FromAgent, type SnapshotSummary } from './protocol';
+import { Server, type RequestContext, type Reply, type Wire } from '../shared/messenger';
+import { IDLE_AFTER_MS, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
 
-type Send = (message: FromAgent) => void;
+type Send = (message: Wire) => void;
+type Replies = { [K in keyof AgentProtocol['requests'] & string]: Reply<AgentProtocol, K> };
 
 /**
  * The agent's side of the protocol: one source, at most one watch, and any number of long
@@ -32,41 +33,79 @@ export class AgentServer {
   private opening = false;
   private watcher: RangeWatcher | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
-  private readonly cancelled = new Set<number>();
-  private readonly running = new Set<number>();
+  private readonly server: Server<AgentProtocol>;
   /** Temporary files being written, removed if the agent is told to stop. */
   readonly tempFiles = new Set<string>();
+  /** The parent asked us to close: the process may leave once that was answered. */
+  closed = false;
 
   constructor(
-    private readonly send: Send,
+    send: Send,
     private readonly options: { skipChecks?: boolean } = {},
-  ) {}
-
-  async handle(message: unknown): Promise<void> {
-    let id = 0;
-    try {
-      const parsed = parseToAgent(message);
-      id = parsed.id;
-      this.running.add(id);
-      const reply = await this.dispatch(id, parsed.request);
-      this.send({ kind: 'reply', id, ok: true, reply });
-    } catch (err) {
-      if (id === 0) {
-        // Without an id there is nobody to answer; say so on stderr for the parent's log.
-        process.stderr.write(`agent: dropped a malformed message: ${(err as Error).message}\n`);
-        return;
-      }
-      const code = err instanceof MessageError ? 'input' : errorCode(err);
-      const text = code === 'internal' ? `internal error in the agent: ${(err as Error).stack ?? String(err)}` : (err as Error).message;
-      this.send({ kind: 'reply', id, ok: false, code, message: text });
-    } finally {
-      this.running.delete(id);
-      this.cancelled.delete(id);
-    }
+  ) {
+    this.server = new Server(
+      agentProtocol,
+      {
+        post: send,
+        describe: (err) => {
+          const code = errorCode(err);
+          return { code, message: code === 'internal' ? `internal error in the agent: ${(err as Error)?.stack ?? String(err)}` : (err as Error).message };
+        },
+        // Nobody to answer (or an answer is on its way): say so on stderr for the parent's log.
+        onMalformed: (err) => process.stderr.write(`agent: dropped a malformed message: ${err.message}\n`),
+        onHandlerError: (err) => process.stderr.write(`agent: ${(err as Error)?.stack ?? String(err)}\n`),
+      },
+      {
+        open: (r) => this.open(r.source, r.writable),
+        read: (r) => {
+          const source = this.requireSource();
+          const range = resolveRange(source.info.size, r.offset, r.length);
+          const bytes = new Uint8Array(range.length);
+          source.read(range.offset, bytes);
+          return { bytes };
+        },
+        write: (r) => {
+          const source = this.requireSource();
+          const range = resolveRange(source.info.size, r.offset, r.bytes.length);
+          source.write(range.offset, r.bytes);
+          return {};
+        },
+        watch: (r) => this.watch(r.ranges, r.intervalMs, r.idleIntervalMs),
+        unwatch: () => {
+          this.stopWatch();
+          return {};
+        },
+        snapshot: (r, context) => this.snapshot(context, r.target, r.tempPath, r.force, r.layout, r.consistent ?? false),
+        verify: (_r, context) => {
+          const source = this.requireSource();
+          if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
+          return source.file.verify(work(context));
+        },
+        peers: () => this.requireIvshmem().table(),
+        diff: (r, context) => this.diff(context, r.other, r.layout, r.maxRanges, r.layoutName),
+        reconnect: (r, context) => this.reconnect(context, r.base, r.local, r.role, r.dryRun, r.layout),
+        search: async (r, context) => {
+          const source = this.requireSource();
+          const from = resolveRange(source.info.size, r.from, 0).offset;
+          return { offset: await searchSource(source, r.pattern, from, work(context)) };
+        },
+        ring: (r) => {
+          this.requireIvshmem().ring(r.peer, r.vector);
+          return {};
+        },
+        close: () => {
+          this.close();
+          this.closed = true;
+          return {};
+        },
+      },
+      {},
+    );
   }
 
-  private emit(event: AgentEvent): void {
-    this.send({ kind: 'event', event });
+  /** One message from the parent; resolves once a request it carried has been answered. */
+  handle(message: unknown): Promise<void> {
+    return this.server.receive(message);
   }
 
   private requireIvshmem(): IvshmemSource {
@@ -80,76 +119,16 @@ export class AgentServer {
     return this.source;
   }
 
-  private async dispatch(id: number, r: AgentRequest): Promise<AgentReplies[keyof AgentReplies]> {
-    switch (r.type) {
-      case 'open':
-        return await this.open(r.source, r.writable);
-      case 'read': {
-        const source = this.requireSource();
-        const range = resolveRange(source.info.size, r.offset, r.length);
-        const bytes = new Uint8Array(range.length);
-        source.read(range.offset, bytes);
-        return { bytes };
-      }
-      case 'write': {
-        const source = this.requireSource();
-        const range = resolveRange(source.info.size, r.offset, r.bytes.length);
-        source.write(range.offset, r.bytes);
-        return {};
-      }
-      case 'watch':
-        return this.watch(r.ranges, r.intervalMs, r.idleIntervalMs);
-      case 'unwatch':
-        this.stopWatch();
-        return {};
-      case 'snapshot':
-        return this.snapshot(id, r.target, r.tempPath, r.force, r.layout, r.consistent ?? false);
-      case 'verify': {
-        const source = this.requireSource();
-        if (!(source instanceof SnapshotSource)) throw new InputError('only snapshots carry checksums to verify');
-        return source.verify({
-          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-          isCancelled: () => this.cancelled.has(id),
-        });
-      }
-      case 'peers':
-        return this.requireIvshmem().table();
-      case 'diff':
-        return this.diff(id, r.other, r.layout, r.maxRanges, r.layoutName);
-      case 'reconnect':
-        return this.reconnect(id, r.base, r.local, r.role, r.dryRun, r.layout);
-      case 'search': {
-        const source = this.requireSource();
-        const from = resolveRange(source.info.size, r.from, 0).offset;
-        const offset = await searchSource(source, r.pattern, from, {
-          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-          isCancelled: () => this.cancelled.has(id),
-        });
-        return { offset };
-      }
-      case 'ring':
-        this.requireIvshmem().ring(r.peer, r.vector);
-        return {};
-      case 'cancel': {
-        const found = this.running.has(r.request);
-        if (found) this.cancelled.add(r.request);
-        return { found };
-      }
-      case 'close':
-        this.close();
-        return {};
-    }
-  }
-
-  private async open(text: string, writable: boolean): Promise<AgentReplies['open']> {
+  private async open(text: string, writable: boolean): Promise<Replies['open']> {
     if (this.source || this.opening) throw new InputError('this agent already has a source open');
     this.opening = true;
-    const source = await openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
+    const spec = resolveSourceSpec(text);
+    const source = await openSource(spec, { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
     this.source = source;
-    if (source instanceof IvshmemSource) source.client.onChange(() => this.emit({ type: 'peers', table: source.table() }));
+    if (source instanceof IvshmemSource) source.client.onChange(() => this.server.notify('peers', { table: source.table() }));
     source.onGone((reason) => {
       this.stopWatch();
-      this.emit({ type: 'gone', reason });
+      this.server.notify('gone', { reason });
     });
     let snapshot: SnapshotSummary | undefined;
     if (source instanceof SnapshotSource) {
@@ -168,10 +147,10 @@ export class AgentServer {
         source: h.source,
       };
     }
-    return { info: source.info, snapshot };
+    return { info: source.info, snapshot, identity: identityText(source, spec) };
   }
 
-  private watch(ranges: { offset: number; length: number }[], intervalMs: number, idleIntervalMs = intervalMs): AgentReplies['watch'] {
+  private watch(ranges: { offset: number; length: number }[], intervalMs: number, idleIntervalMs = intervalMs): Replies['watch'] {
     const source = this.requireSource();
     const checked = ranges.map((r) => resolveRange(source.info.size, r.offset, r.length));
     this.stopWatch();
@@ -186,11 +165,11 @@ export class AgentServer {
         const result = watcher.tick();
         if (result.changes.length > 0) {
           lastChange = result.time;
-          this.emit({ type: 'changes', time: result.time, changes: result.changes });
+          this.server.notify('changes', { time: result.time, changes: result.changes });
         }
       } catch (err) {
         // SourceLostError: the gone event has been sent by onGone already.
-        if (!(err instanceof SourceLostError)) this.emit({ type: 'gone', reason: `watch failed: ${(err as Error).message}` });
+        if (!(err instanceof SourceLostError)) this.server.notify('gone', { reason: `watch failed: ${(err as Error).message}` });
         this.stopWatch();
         return;
       }
@@ -211,7 +190,7 @@ export class AgentServer {
    * Opens B next to this session's A (read-only, just for the diff), compares, closes B. Snapshot
    * sides are checked beside the comparison; ranges whose blocks fail come back as `damaged`.
    */
-  private async diff(id: number, otherText: string, layoutText: string | undefined, maxRanges: number, layoutName = 'the layout'): Promise<AgentReplies['diff']> {
+  private async diff(context: RequestContext, otherText: string, layoutText: string | undefined, maxRanges: number, layoutName = 'the layout'): Promise<Replies['diff']> {
     const a = this.requireSource();
     const layout = layoutText === undefined ? undefined : this.compile(layoutText);
     const b = await openSource(resolveSourceSpec(otherText), { writable: false });
@@ -224,15 +203,11 @@ export class AgentServer {
         }
       }
       const { result: reply, damage } = await withChecks([a, b], async ([x, y]) => {
-        const result = await diffSources(x!, y!, {
-          maxRanges,
-          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-          isCancelled: () => this.cancelled.has(id),
-        });
-        const out: AgentReplies['diff'] = { ...result, other: b.info };
+        const result = await diffSources(x!, y!, { maxRanges, ...work(context) });
+        const out: Replies['diff'] = { ...result, other: b.info };
         if (layout) Object.assign(out, summarize(layout, x!, y!, result.ranges));
         return out;
-      }, () => this.cancelled.has(id));
+      }, () => context.signal.aborted);
       if (damage.length > 0) reply.damaged = damage.map((d) => ({ side: d.index === 0 ? ('a' as const) : ('b' as const), source: d.description, ranges: d.ranges }));
       return reply;
     } finally {
@@ -241,7 +216,7 @@ export class AgentServer {
   }
 
   /** The segment (this session) is "remote"; base and local are snapshots the agent opens. */
-  private async reconnect(id: number, basePath: string, localPath: string, role: Role, dryRun: boolean, layoutText: string | undefined): Promise<AgentReplies['reconnect']> {
+  private async reconnect(context: RequestContext, basePath: string, localPath: string, role: Role, dryRun: boolean, layoutText: string | undefined): Promise<Replies['reconnect']> {
     const remote = this.requireSource();
     const layout = layoutText === undefined ? undefined : this.compile(layoutText);
     const opened: Source[] = [];
@@ -253,19 +228,13 @@ export class AgentServer {
       }
       // base and local are checked beside the three-way; a damaged one is refused before anything
       // is reported or written.
-      const { result, damage } = await withChecks([base, local], ([b, l]) =>
-        threeWay(b!, l!, remote, {
-          onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-          isCancelled: () => this.cancelled.has(id),
-        }),
-        () => this.cancelled.has(id),
-      );
+      const { result, damage } = await withChecks([base, local], ([b, l]) => threeWay(b!, l!, remote, work(context)), () => context.signal.aborted);
       if (damage.length > 0) {
         const d = damage[0]!;
         throw new InputError(`${d.index === 0 ? '--base' : '--local'} ${damagedMessage(d.description, d.ranges)}; nothing was written`);
       }
       const rolePlan = plan(result, role);
-      const reply: AgentReplies['reconnect'] = { threeWay: result, plan: rolePlan };
+      const reply: Replies['reconnect'] = { threeWay: result, plan: rolePlan };
       const warning = foreignBase(base, remote);
       if (warning) reply.warnings = [warning];
       if (layout) reply.fields = fieldVerdicts(layout, result.ranges, base, local, remote);
@@ -283,7 +252,7 @@ export class AgentServer {
     return compiled.layout;
   }
 
-  private async snapshot(id: number, target: string, tempPath: string, force: boolean, layout: string | undefined, consistent: boolean): Promise<AgentReplies['snapshot']> {
+  private async snapshot(context: RequestContext, target: string, tempPath: string, force: boolean, layout: string | undefined, consistent: boolean): Promise<Replies['snapshot']> {
     const source = this.requireSource();
     this.tempFiles.add(tempPath);
     try {
@@ -293,8 +262,7 @@ export class AgentServer {
         tempPath,
         layout,
         consistent,
-        onProgress: (done, total) => this.emit({ type: 'progress', request: id, done, total }),
-        isCancelled: () => this.cancelled.has(id),
+        ...work(context),
       });
     } finally {
       this.tempFiles.delete(tempPath);
@@ -304,7 +272,8 @@ export class AgentServer {
   /** Stops everything and removes temporary files; the process may exit after this. */
   close(): void {
     this.stopWatch();
-    for (const id of this.running) this.cancelled.add(id);
+    // Long work still running ends as cancelled (its temporary file is removed just below).
+    this.server.abortAll();
     for (const temp of this.tempFiles) discardTemp(temp);
     this.source?.close();
     this.source = undefined;
@@ -330,4 +299,19 @@ function foreignBase(base: Source, remote: Source): string | undefined {
   }
   if (same || taken === remote.info.description) return undefined;
   return `--base ${base.info.description} was taken from ${taken}, not from ${remote.info.description}: the three-way compares against another segment's past`;
+}
+
+/**
+ * Which object the source is, beyond its name: device and inode of the file, or of an ivshmem
+ * server's memory (a server started again hands out a new one). A reconnect's Apply compares it
+ * with the preview's: another file or server at the same place is not what the user saw.
+ */
+function identityText(source: Source, spec: SourceSpec): string {
+  const id = source.info.identity;
+  return id ? `${spec.kind}:${id.dev}:${id.ino}` : `${spec.kind}:${source.info.description}`;
+}
+
+/** A long request's progress and cancellation, as core's long operations take them. */
+function work(context: RequestContext): { onProgress: (done: number, total: number) => void; isCancelled: () => boolean } {
+  return { onProgress: (done, total) => context.progress(done, total), isCancelled: () => context.signal.aborted };
 }

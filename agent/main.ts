@@ -4,7 +4,7 @@
  * the parent reports a disconnect, instead of the parent itself dying.
  */
 import { AgentServer } from './agent-server';
-import type { FromAgent } from './protocol';
+import type { Wire } from '../shared/messenger';
 
 if (!process.send) {
   process.stderr.write('shmem-inspect agent: this program is started by shmem-inspect, not by hand\n');
@@ -19,16 +19,15 @@ const skipChecks = process.env.SHMEM_INSPECT_FAULT === 'skip-checks';
 // 'disconnect' event comes. Without a callback that is an uncaught exception, and the agent died
 // without removing the temporary file of a snapshot under way (seen: a full-size hidden .tmp left
 // after the CLI got SIGHUP or SIGKILL). A failed send means the parent is gone: stop in order.
-const send = (message: FromAgent): void => {
+const send = (message: Wire): void => {
   if (process.connected) process.send!(message, undefined, {}, (err) => err && stop(0)());
 };
 const server = new AgentServer(send, { skipChecks });
 
 process.on('message', (message) => {
   void server.handle(message).then(() => {
-    if (typeof message === 'object' && message !== null && (message as { request?: { type?: string } }).request?.type === 'close') {
-      process.disconnect();
-    }
+    // Told to close, and the answer is on its way: nothing more will come.
+    if (server.closed && process.connected) process.disconnect();
   });
 });
 

@@ -1,13 +1,21 @@
 /**
- * The messages between a parent (the CLI, later the extension host) and its agent: the child
- * process that owns one session's source, and with it every mapping. One agent per session, so a
- * SIGBUS on one backing file disconnects only that session.
+ * The messages between a parent (the CLI, the extension host) and its agent: the child process
+ * that owns one session's source, and with it every mapping. One agent per session, so a SIGBUS on
+ * one backing file disconnects only that session.
  *
- * Transport: Node's IPC channel with the "advanced" (structured clone) serialisation, so bytes
- * travel as Uint8Array, never as base64 or number arrays. Every request gets exactly one reply,
- * ok or error; events (changes, progress, gone) are not replies.
+ * It is a protocol of the one messenger (shared/messenger.ts): the parent is the client, the agent
+ * the server. Transport: Node's IPC channel with the "advanced" (structured clone) serialisation,
+ * so bytes travel as Uint8Array. Every request ends in one reply, a typed error, a cancellation
+ * (long requests: snapshot, verify, search, diff, reconnect) or a timeout (the others, 30 s).
+ * Events (changes, gone, peers) are notes from the agent; progress is the messenger's.
+ *
+ * Both sides check what they receive: the agent does not trust its parent's requests (in the
+ * extension they may come from a webview), and the parent does not trust what comes back (the
+ * agent may be half dead). A malformed message becomes a MessageError naming the field.
  */
-import type { ErrorCode } from '../core/errors';
+import { MAX_OFFSET, MessageError, bool, bytes, empty, int, obj, oneOf, optional, str, trusted, type Check, type Obj } from '../shared/checks';
+import { defineProtocol, request } from '../shared/messenger';
+import { MAX_PEER_ID, MAX_VECTORS } from '../core/ivshmem/messages';
 import type { Range } from '../core/numbers';
 import type { VerifyResult } from '../core/snapshot/reader';
 import type { SnapshotResult } from '../core/snapshot/writer';
@@ -17,7 +25,7 @@ import type { PeerTable } from '../core/ivshmem/client';
 import type { DiffResult } from '../core/diff/diff';
 import type { FieldChange, RegionSummary } from '../core/diff/summary';
 import type { ThreeWayResult } from '../core/reconnect/three-way';
-import type { ApplyReport, FieldVerdict, Role, RolePlan } from '../core/reconnect/roles';
+import type { ApplyReport, FieldVerdict, RolePlan } from '../core/reconnect/roles';
 
 export interface DiffReply extends DiffResult {
   other: SourceInfo;
@@ -54,63 +62,6 @@ export interface SnapshotSummary {
   source: string;
 }
 
-export type AgentRequest =
-  | { type: 'open'; source: string; writable: boolean }
-  | { type: 'read'; offset: number; length: number }
-  | { type: 'write'; offset: number; bytes: Uint8Array }
-  /**
-   * Samples the ranges every intervalMs. With idleIntervalMs, after IDLE_AFTER_MS without a change
-   * it samples at that slower pace until the next change (fast again from the tick that sees it).
-   */
-  | { type: 'watch'; ranges: Range[]; intervalMs: number; idleIntervalMs?: number }
-  | { type: 'unwatch' }
-  | { type: 'snapshot'; target: string; tempPath: string; force: boolean; layout?: string; consistent?: boolean }
-  | { type: 'verify' }
-  | { type: 'peers' }
-  | { type: 'search'; pattern: Uint8Array; from: number }
-  /** Compares this session's source (A) with another source (B), opened by the agent for the diff. */
-  | { type: 'diff'; other: string; layout?: string; layoutName?: string; maxRanges: number }
-  /** The three-way reconnect of this session's segment (remote) with a base and a local snapshot. */
-  | { type: 'reconnect'; base: string; local: string; role: Role; dryRun: boolean; layout?: string }
-  | { type: 'ring'; peer: number; vector: number }
-  | { type: 'cancel'; request: number }
-  | { type: 'close' };
-
-/** The reply body for each request type. */
-export interface AgentReplies {
-  open: { info: SourceInfo; snapshot: SnapshotSummary | undefined };
-  read: { bytes: Uint8Array };
-  write: Record<string, never>;
-  watch: { baseline: Uint8Array[] };
-  unwatch: Record<string, never>;
-  snapshot: SnapshotResult;
-  verify: VerifyResult;
-  peers: PeerTable;
-  search: { offset: number | null };
-  diff: DiffReply;
-  reconnect: ReconnectReply;
-  ring: Record<string, never>;
-  cancel: { found: boolean };
-  close: Record<string, never>;
-}
-
-export type AgentEvent =
-  | { type: 'changes'; time: number; changes: Change[] }
-  | { type: 'progress'; request: number; done: number; total: number }
-  | { type: 'gone'; reason: string }
-  /** An ivshmem session's peer table or interrupt counters changed. */
-  | { type: 'peers'; table: PeerTable };
-
-export interface ToAgent {
-  id: number;
-  request: AgentRequest;
-}
-
-export type FromAgent =
-  | { kind: 'reply'; id: number; ok: true; reply: AgentReplies[keyof AgentReplies] }
-  | { kind: 'reply'; id: number; ok: false; code: ErrorCode; message: string }
-  | { kind: 'event'; event: AgentEvent };
-
 /** The largest single read or write; bigger transfers are cut into pieces by the caller. */
 export const MAX_TRANSFER = 16 * 1024 * 1024;
 export const MIN_INTERVAL_MS = 5;
@@ -119,3 +70,145 @@ export const MAX_INTERVAL_MS = 3_600_000;
 export const IDLE_AFTER_MS = 2_000;
 /** The idle interval the extension's live views ask for. */
 export const VIEW_IDLE_INTERVAL_MS = 100;
+/** Short requests are answered within this, or fail with a timeout. */
+export const AGENT_TIMEOUT_MS = 30_000;
+
+const LONG = { timeoutMs: 0 };
+const MAX_LAYOUT = 1024 * 1024;
+/** A reply without a body: whatever came is dropped. */
+const none: Check<Record<string, never>> = () => ({});
+const layout = (o: Obj): { layout?: string } => {
+  const text = optional(o, 'layout', (x, k) => str(x, k, MAX_LAYOUT));
+  return text === undefined ? {} : { layout: text };
+};
+
+function range(v: unknown): Range {
+  const r = obj(v, 'range');
+  return { offset: int(r, 'offset', 0, MAX_OFFSET), length: int(r, 'length', 1, MAX_OFFSET) };
+}
+
+function checkWatch(v: unknown): { ranges: Range[]; intervalMs: number; idleIntervalMs?: number } {
+  const o = obj(v, 'watch');
+  if (!Array.isArray(o.ranges) || o.ranges.length === 0 || o.ranges.length > 64) throw new MessageError('ranges must be a list of 1 to 64 ranges');
+  const idle = optional(o, 'idleIntervalMs', (x, k) => int(x, k, MIN_INTERVAL_MS, MAX_INTERVAL_MS));
+  return { ranges: o.ranges.map(range), intervalMs: int(o, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS), ...(idle === undefined ? {} : { idleIntervalMs: idle }) };
+}
+
+/** A peer table from the agent (a 'peers' reply or event). */
+export function parsePeerTable(v: unknown): PeerTable {
+  const t = obj(v, 'table');
+  const ownId = int(t, 'ownId', 0, MAX_PEER_ID);
+  const interrupts = t.interrupts;
+  if (!Array.isArray(interrupts) || interrupts.length > MAX_VECTORS || interrupts.some((n) => typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)) {
+    throw new MessageError('interrupts must be a list of counters');
+  }
+  const peers = t.peers;
+  if (!Array.isArray(peers) || peers.length > MAX_PEER_ID + 1) throw new MessageError('peers must be a list');
+  return {
+    ownId,
+    interrupts: interrupts as number[],
+    peers: peers.map((p) => {
+      const o = obj(p, 'peer');
+      return { id: int(o, 'id', 0, MAX_PEER_ID), vectors: int(o, 'vectors', 0, MAX_VECTORS) };
+    }),
+  };
+}
+
+function checkChanges(v: unknown): { time: number; changes: Change[] } {
+  const e = obj(v, 'changes');
+  if (!Array.isArray(e.changes)) throw new MessageError('changes must be a list');
+  const changes = e.changes.map((x) => {
+    const c = obj(x, 'change');
+    const before = bytes(c, 'before', 1, MAX_OFFSET);
+    const after = bytes(c, 'after', 1, MAX_OFFSET);
+    if (before.length !== after.length) throw new MessageError('a change needs before and after of the same, non-zero length');
+    return { offset: int(c, 'offset', 0, MAX_OFFSET), before, after };
+  });
+  return { time: int(e, 'time', 0, Number.MAX_SAFE_INTEGER), changes };
+}
+
+export const agentProtocol = defineProtocol({
+  requests: {
+    open: request((v) => {
+      const o = obj(v, 'open');
+      return { source: str(o, 'source'), writable: bool(o, 'writable') };
+    }, trusted<{ info: SourceInfo; snapshot: SnapshotSummary | undefined; identity: string }>()),
+    read: request(
+      (v) => {
+        const o = obj(v, 'read');
+        return { offset: int(o, 'offset', 0, MAX_OFFSET), length: int(o, 'length', 0, MAX_TRANSFER) };
+      },
+      (v) => ({ bytes: bytes(obj(v, 'reply'), 'bytes', 0, MAX_TRANSFER) }),
+    ),
+    write: request((v) => {
+      const o = obj(v, 'write');
+      return { offset: int(o, 'offset', 0, MAX_OFFSET), bytes: bytes(o, 'bytes', 0, MAX_TRANSFER) };
+    }, none),
+    /**
+     * Samples the ranges every intervalMs. With idleIntervalMs, after IDLE_AFTER_MS without a change
+     * it samples at that slower pace until the next change (fast again from the tick that sees it).
+     */
+    watch: request(checkWatch, (v) => {
+      const list = obj(v, 'reply').baseline;
+      if (!Array.isArray(list) || list.some((b) => !(b instanceof Uint8Array))) throw new MessageError('baseline must be a list of bytes');
+      return { baseline: list as Uint8Array[] };
+    }),
+    unwatch: request(empty, none),
+    snapshot: request(
+      (v) => {
+        const o = obj(v, 'snapshot');
+        const consistent = optional(o, 'consistent', bool);
+        return { target: str(o, 'target'), tempPath: str(o, 'tempPath'), force: bool(o, 'force'), ...layout(o), ...(consistent === undefined ? {} : { consistent }) };
+      },
+      trusted<SnapshotResult>(),
+      LONG,
+    ),
+    verify: request(empty, trusted<VerifyResult>(), LONG),
+    peers: request(empty, parsePeerTable),
+    search: request(
+      (v) => {
+        const o = obj(v, 'search');
+        return { pattern: bytes(o, 'pattern', 1, 4096), from: int(o, 'from', 0, MAX_OFFSET) };
+      },
+      (v) => {
+        const o = obj(v, 'reply');
+        return { offset: o.offset === null ? null : int(o, 'offset', 0, MAX_OFFSET) };
+      },
+      LONG,
+    ),
+    /** Compares this session's source (A) with another source (B), opened by the agent for the diff. */
+    diff: request(
+      (v) => {
+        const o = obj(v, 'diff');
+        const layoutName = optional(o, 'layoutName', (x, k) => str(x, k));
+        return { other: str(o, 'other'), maxRanges: int(o, 'maxRanges', 1, 10_000_000), ...layout(o), ...(layoutName === undefined ? {} : { layoutName }) };
+      },
+      trusted<DiffReply>(),
+      LONG,
+    ),
+    /** The three-way reconnect of this session's segment (remote) with a base and a local snapshot. */
+    reconnect: request(
+      (v) => {
+        const o = obj(v, 'reconnect');
+        return { base: str(o, 'base'), local: str(o, 'local'), role: oneOf(o, 'role', ['master', 'peer'] as const), dryRun: bool(o, 'dryRun'), ...layout(o) };
+      },
+      trusted<ReconnectReply>(),
+      LONG,
+    ),
+    ring: request((v) => {
+      const o = obj(v, 'ring');
+      return { peer: int(o, 'peer', 0, MAX_PEER_ID), vector: int(o, 'vector', 0, MAX_VECTORS - 1) };
+    }, none),
+    close: request(empty, none),
+  },
+  up: {},
+  down: {
+    /** A watch tick's changed ranges, before and after. */
+    changes: checkChanges,
+    gone: (v) => ({ reason: str(obj(v, 'gone'), 'reason') }),
+    /** An ivshmem session's peer table or interrupt counters changed. */
+    peers: (v) => ({ table: parsePeerTable(obj(v, 'peers').table) }),
+  },
+});
+
+export type AgentProtocol = typeof agentProtocol;

@@ -1,18 +1,21 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CancelledError, SourceLostError, errorFromCode } from '../core/errors';
+import { SourceLostError, errorFromCode } from '../core/errors';
 import { discardTemp, tempPathFor } from '../core/atomic-file';
+import { Emitter, reportListenerError, type Unsubscribe } from '../core/events';
 import { looksLikeSnapshot } from '../core/snapshot/reader';
 import type { Range } from '../core/numbers';
 import type { SourceInfo } from '../core/source';
 import type { Tick } from '../core/watch/range-watcher';
-import { MessageError, parseFromAgent, parsePeerTable } from './codec';
 import type { PeerTable } from '../core/ivshmem/client';
+import { MessageError } from '../shared/checks';
+import { Client, type Params, type Reply, type RequestName } from '../shared/messenger';
 import { LastBytes } from './last-bytes';
-import { MAX_TRANSFER, type AgentReplies, type AgentRequest, type SnapshotSummary } from './protocol';
+import { AGENT_TIMEOUT_MS, MAX_TRANSFER, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
 
-export type SessionState = 'connected' | 'disconnected' | 'closed';
+/** The link to the agent: up, lost (the agent died or the source went away), or closed by us. */
+export type LinkState = 'connected' | 'disconnected' | 'closed';
 
 export interface AttachOptions {
   writable?: boolean;
@@ -26,14 +29,6 @@ export interface LongWork {
   signal?: AbortSignal;
 }
 
-interface Pending {
-  resolve: (reply: never) => void;
-  reject: (err: Error) => void;
-  onProgress?: (done: number, total: number) => void;
-  timer?: NodeJS.Timeout;
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * Plain words for how an agent died. A SIGBUS is an access through a mapping past the end of a
@@ -55,17 +50,15 @@ export function describeAgentExit(code: number | null, signal: NodeJS.Signals | 
  * reason, keeps the last bytes it received, and can be attached again with a new agent.
  */
 export class RemoteSession {
-  state: SessionState = 'connected';
-  lostReason: string | undefined;
-  info!: SourceInfo;
-  snapshot: SnapshotSummary | undefined;
+  private linkState: LinkState = 'connected';
+  private reason: string | undefined;
+  private opened!: { info: SourceInfo; snapshot: SnapshotSummary | undefined; identity: string };
   readonly lastBytes = new LastBytes();
 
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly disconnectListeners = new Set<(reason: string) => void>();
-  private readonly changeListeners = new Set<(tick: Tick) => void>();
-  private readonly peerListeners = new Set<(table: PeerTable) => void>();
+  private readonly client: Client<AgentProtocol>;
+  private readonly disconnected = new Emitter<string>();
+  private readonly changes = new Emitter<Tick>();
+  private readonly peerTables = new Emitter<PeerTable>();
   private stderrTail = '';
   private readonly exited: Promise<void>;
   /** Backing files the agent maps for this session, with their sizes then: to name a SIGBUS. */
@@ -80,7 +73,28 @@ export class RemoteSession {
     child.stderr?.on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-4096);
     });
-    child.on('message', (message) => this.receive(message));
+    this.client = new Client(
+      agentProtocol,
+      {
+        post: (message) => this.post(message),
+        peer: 'the agent',
+        timeoutMs: AGENT_TIMEOUT_MS,
+        toError: errorFromCode,
+        onHandlerError: reportListenerError,
+        onMalformed: (err) => {
+          this.stderrTail += `\nmalformed message from the agent: ${err.message}`;
+        },
+      },
+      {
+        changes: (tick) => {
+          this.lastBytes.apply(tick.changes);
+          this.changes.emit(tick);
+        },
+        gone: (e) => this.lose(e.reason),
+        peers: (e) => this.peerTables.emit(e.table),
+      },
+    );
+    child.on('message', (message) => this.client.receive(message));
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         this.lose(describeAgentExit(code, signal, this.stderrTail, signal === 'SIGBUS' ? this.shrunkFile() : undefined));
@@ -103,10 +117,8 @@ export class RemoteSession {
     });
     const session = new RemoteSession(source, options, child);
     try {
-      const opened = await session.request({ type: 'open', source, writable: options.writable ?? false });
-      session.info = opened.info;
-      session.snapshot = opened.snapshot;
-      if (opened.info.kind === 'file') session.noteFile(source);
+      session.opened = await session.request('open', { source, writable: options.writable ?? false });
+      if (session.opened.info.kind === 'file') session.noteFile(source);
       return session;
     } catch (err) {
       await session.close();
@@ -123,21 +135,45 @@ export class RemoteSession {
     return this.child.pid;
   }
 
-  onDisconnected(listener: (reason: string) => void): () => void {
-    this.disconnectListeners.add(listener);
-    return () => this.disconnectListeners.delete(listener);
+  /** The link's state; it changes only here (lose, close). */
+  get state(): LinkState {
+    return this.linkState;
   }
 
-  onChanges(listener: (tick: Tick) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+  /** Why the link was lost, once it was. */
+  get lostReason(): string | undefined {
+    return this.reason;
+  }
+
+  get info(): SourceInfo {
+    return this.opened.info;
+  }
+
+  /** Which object this is (device and inode of the file or of the server's memory), as its agent opened it. */
+  get identity(): string {
+    return this.opened.identity;
+  }
+
+  /** The header of a snapshot source. */
+  get snapshot(): SnapshotSummary | undefined {
+    return this.opened.snapshot;
+  }
+
+  /** Once, when the link is lost, with the reason. A listener that throws does not stop the others. */
+  onDisconnected(listener: (reason: string) => void): Unsubscribe {
+    return this.disconnected.on(listener);
+  }
+
+  /** Each watch tick that saw changes. */
+  onChanges(listener: (tick: Tick) => void): Unsubscribe {
+    return this.changes.on(listener);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     for (let done = 0; done < length; done += MAX_TRANSFER) {
       const n = Math.min(MAX_TRANSFER, length - done);
-      const { bytes } = await this.request({ type: 'read', offset: offset + done, length: n });
+      const { bytes } = await this.request('read', { offset: offset + done, length: n });
       if (bytes.length !== n) throw new MessageError(`the agent returned ${bytes.length} bytes for a read of ${n}`);
       out.set(bytes, done);
     }
@@ -147,13 +183,13 @@ export class RemoteSession {
 
   async write(offset: number, bytes: Uint8Array): Promise<void> {
     for (let done = 0; done < bytes.length; done += MAX_TRANSFER) {
-      await this.request({ type: 'write', offset: offset + done, bytes: bytes.subarray(done, done + MAX_TRANSFER) });
+      await this.request('write', { offset: offset + done, bytes: bytes.subarray(done, done + MAX_TRANSFER) });
     }
   }
 
   /** Starts sampling ranges every intervalMs (idleIntervalMs once quiet); changes arrive through onChanges. */
   async watch(ranges: Range[], intervalMs: number, idleIntervalMs?: number): Promise<Uint8Array[]> {
-    const { baseline } = await this.request({ type: 'watch', ranges, intervalMs, ...(idleIntervalMs === undefined ? {} : { idleIntervalMs }) });
+    const { baseline } = await this.request('watch', { ranges, intervalMs, ...(idleIntervalMs === undefined ? {} : { idleIntervalMs }) });
     if (baseline.length !== ranges.length || baseline.some((b, i) => b.length !== ranges[i]!.length)) {
       throw new MessageError('the agent returned a baseline that does not match the watched ranges');
     }
@@ -162,14 +198,14 @@ export class RemoteSession {
   }
 
   async unwatch(): Promise<void> {
-    await this.request({ type: 'unwatch' });
+    await this.request('unwatch', {});
   }
 
   /** Writes a snapshot; a temporary file left by a dying agent is removed here. */
-  async takeSnapshot(target: string, force: boolean, work: LongWork & { layout?: string; consistent?: boolean } = {}): Promise<AgentReplies['snapshot']> {
+  async takeSnapshot(target: string, force: boolean, work: LongWork & { layout?: string; consistent?: boolean } = {}): Promise<Reply<AgentProtocol, 'snapshot'>> {
     const tempPath = tempPathFor(target);
     try {
-      return await this.longRequest({ type: 'snapshot', target, tempPath, force, ...(work.layout === undefined ? {} : { layout: work.layout }), ...(work.consistent ? { consistent: true } : {}) }, work);
+      return await this.request('snapshot', { target, tempPath, force, ...(work.layout === undefined ? {} : { layout: work.layout }), ...(work.consistent ? { consistent: true } : {}) }, work);
     } finally {
       discardTemp(tempPath);
     }
@@ -177,33 +213,30 @@ export class RemoteSession {
 
   /** The peer table of an ivshmem session (own ID, interrupt counters, other peers). */
   async peers(): Promise<PeerTable> {
-    return parsePeerTable((await this.request({ type: 'peers' })) as unknown as Record<string, unknown>);
+    return this.request('peers', {});
   }
 
   async ring(peer: number, vector: number): Promise<void> {
-    await this.request({ type: 'ring', peer, vector });
+    await this.request('ring', { peer, vector });
   }
 
-  onPeers(listener: (table: PeerTable) => void): () => void {
-    this.peerListeners.add(listener);
-    return () => this.peerListeners.delete(listener);
+  /** An ivshmem session's peer table or interrupt counters changed. */
+  onPeers(listener: (table: PeerTable) => void): Unsubscribe {
+    return this.peerTables.on(listener);
   }
 
   /** The first offset of pattern at or after from (wrapping around), or null. */
   async search(pattern: Uint8Array, from: number, work: LongWork = {}): Promise<number | null> {
-    const { offset } = await this.longRequest({ type: 'search', pattern, from }, work);
+    const { offset } = await this.request('search', { pattern, from }, work);
     if (offset !== null && (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.info.size)) throw new MessageError(`the agent returned an impossible search result ${offset}`);
     return offset;
   }
 
   /** Compares this source (A) with another one (B), in this session's agent. */
-  async diff(other: string, options: LongWork & { layout?: string; layoutName?: string; maxRanges?: number } = {}): Promise<AgentReplies['diff']> {
+  async diff(other: string, options: LongWork & { layout?: string; layoutName?: string; maxRanges?: number } = {}): Promise<Reply<AgentProtocol, 'diff'>> {
     const forget = this.noteFile(other);
     try {
-      return await this.longRequest(
-        { type: 'diff', other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }), ...(options.layoutName === undefined ? {} : { layoutName: options.layoutName }) },
-        options,
-      );
+      return await this.request('diff', { other, maxRanges: options.maxRanges ?? 100_000, ...(options.layout === undefined ? {} : { layout: options.layout }), ...(options.layoutName === undefined ? {} : { layoutName: options.layoutName }) }, options);
     } finally {
       forget();
     }
@@ -238,26 +271,28 @@ export class RemoteSession {
   }
 
   /** The three-way reconnect of this (live) source with base and local snapshots, in its agent. */
-  reconnect(base: string, local: string, role: 'master' | 'peer', options: LongWork & { dryRun?: boolean; layout?: string } = {}): Promise<AgentReplies['reconnect']> {
-    return this.longRequest({ type: 'reconnect', base, local, role, dryRun: options.dryRun ?? false, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+  reconnect(base: string, local: string, role: 'master' | 'peer', options: LongWork & { dryRun?: boolean; layout?: string } = {}): Promise<Reply<AgentProtocol, 'reconnect'>> {
+    return this.request('reconnect', { base, local, role, dryRun: options.dryRun ?? false, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
   }
 
-  verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
-    return this.longRequest({ type: 'verify' }, work);
+  verify(work: LongWork = {}): Promise<Reply<AgentProtocol, 'verify'>> {
+    return this.request('verify', {}, work);
   }
 
   /** Stops the agent. Safe to call in any state. */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    const wasConnected = this.state === 'connected' && this.child.connected;
-    this.state = 'closed';
+    if (this.linkState === 'closed') return;
+    const wasConnected = this.linkState === 'connected' && this.child.connected;
+    // Closed from here on (the agent's exit after this is no disconnect); only the close goes out.
+    this.linkState = 'closed';
     if (wasConnected) {
       try {
-        await this.send({ type: 'close' }, 5_000);
+        await this.client.request('close', {}, { timeoutMs: 5_000 });
       } catch {
         // it is going away anyway
       }
     }
+    this.client.close(new SourceLostError(this.reason ?? 'the session was closed'));
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const killer = setTimeout(() => this.child.kill('SIGKILL'), 2_000);
       if (!wasConnected) this.child.kill('SIGTERM');
@@ -266,86 +301,27 @@ export class RemoteSession {
     }
   }
 
-  private longRequest<T extends AgentRequest>(request: T, work: LongWork): Promise<AgentReplies[T['type']]> {
-    const id = this.nextId;
-    const onAbort = (): void => {
-      if (this.state === 'connected') void this.send({ type: 'cancel', request: id }, 5_000).catch(() => undefined);
-    };
-    if (work.signal?.aborted) return Promise.reject(new CancelledError());
-    work.signal?.addEventListener('abort', onAbort, { once: true });
-    return this.send(request, 0, work.onProgress).finally(() => work.signal?.removeEventListener('abort', onAbort));
+  /** One request to the agent; the protocol gives its timeout (long ones have none, and a signal). */
+  private request<K extends RequestName<AgentProtocol>>(type: K, params: Params<AgentProtocol, K>, work: LongWork = {}): Promise<Reply<AgentProtocol, K>> {
+    if (this.linkState === 'closed') return Promise.reject(new SourceLostError(this.reason ?? 'the session was closed'));
+    return this.client.request(type, params, work);
   }
 
-  private request<T extends AgentRequest>(request: T): Promise<AgentReplies[T['type']]> {
-    return this.send(request, DEFAULT_TIMEOUT_MS);
-  }
-
-  private send<T extends AgentRequest>(request: T, timeoutMs: number, onProgress?: (done: number, total: number) => void): Promise<AgentReplies[T['type']]> {
-    if (this.state === 'disconnected') return Promise.reject(new SourceLostError(this.lostReason ?? 'disconnected'));
-    if (!this.child.connected) return Promise.reject(new SourceLostError(this.lostReason ?? 'the agent is not running'));
-    const id = this.nextId++;
+  /** Sends over the IPC channel; a message that cannot go means the agent is gone. */
+  private post(message: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
-      const entry: Pending = { resolve: resolve as (reply: never) => void, reject, onProgress };
-      if (timeoutMs > 0) {
-        entry.timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(new Error(`the agent did not answer a ${request.type} request within ${timeoutMs / 1000} s`));
-        }, timeoutMs);
-      }
-      this.pending.set(id, entry);
-      this.child.send({ id, request }, (err) => {
-        if (err) this.settle(id, undefined, new SourceLostError(this.lostReason ?? `the agent is gone: ${err.message}`));
-      });
+      if (!this.child.connected) return reject(new SourceLostError(this.reason ?? 'the agent is not running'));
+      this.child.send(message as object, (err) => (err ? reject(new SourceLostError(this.reason ?? `the agent is gone: ${err.message}`)) : resolve()));
     });
-  }
-
-  private settle(id: number, reply: unknown, error?: Error): void {
-    const entry = this.pending.get(id);
-    if (!entry) return;
-    this.pending.delete(id);
-    if (entry.timer) clearTimeout(entry.timer);
-    if (error) entry.reject(error);
-    else entry.resolve(reply as never);
-  }
-
-  private receive(raw: unknown): void {
-    let message;
-    try {
-      message = parseFromAgent(raw);
-    } catch (err) {
-      this.stderrTail += `\nmalformed message from the agent: ${(err as Error).message}`;
-      return;
-    }
-    if (message.kind === 'reply') {
-      if (message.ok) this.settle(message.id, message.reply);
-      else this.settle(message.id, undefined, errorFromCode(message.code, message.message));
-      return;
-    }
-    const event = message.event;
-    switch (event.type) {
-      case 'changes':
-        this.lastBytes.apply(event.changes);
-        for (const listener of [...this.changeListeners]) listener({ time: event.time, changes: event.changes });
-        break;
-      case 'progress':
-        this.pending.get(event.request)?.onProgress?.(event.done, event.total);
-        break;
-      case 'gone':
-        this.lose(event.reason);
-        break;
-      case 'peers':
-        for (const listener of [...this.peerListeners]) listener(event.table);
-        break;
-    }
   }
 
   /** The session becomes disconnected (once), pending requests fail, the agent is let go. */
   private lose(reason: string): void {
-    if (this.state !== 'connected') return;
-    this.state = 'disconnected';
-    this.lostReason = reason;
-    for (const [id] of this.pending) this.settle(id, undefined, new SourceLostError(reason));
-    for (const listener of [...this.disconnectListeners]) listener(reason);
+    if (this.linkState !== 'connected') return;
+    this.linkState = 'disconnected';
+    this.reason = reason;
+    this.client.close(new SourceLostError(reason));
+    this.disconnected.emit(reason);
     if (this.child.connected) this.child.disconnect();
   }
 }

@@ -4,6 +4,8 @@
  * A source that goes away under us (truncated, deleted, replaced, its agent died) is a
  * SourceLostError. Anything else is a bug and keeps its stack.
  */
+import type { ErrorCode } from '../shared/messenger';
+
 export class InputError extends Error {
   override readonly name = 'InputError';
 }
@@ -12,8 +14,11 @@ export class SourceLostError extends Error {
   override readonly name = 'SourceLostError';
 }
 
-/** Stable codes so an error keeps its kind across the agent's process boundary. */
-export type ErrorCode = 'input' | 'lost' | 'cancelled' | 'internal';
+/**
+ * Stable codes so an error keeps its kind across every boundary (agent ↔ parent, host ↔ webview):
+ * defined with the messenger (shared/messenger.ts), which carries them.
+ */
+export type { ErrorCode } from '../shared/messenger';
 
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
@@ -22,10 +27,16 @@ export class CancelledError extends Error {
   }
 }
 
+/** A request that got no answer in time (the other side may be stuck or gone). */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
 export function errorCode(err: unknown): ErrorCode {
   if (err instanceof InputError) return 'input';
   if (err instanceof SourceLostError) return 'lost';
   if (err instanceof CancelledError) return 'cancelled';
+  if (err instanceof TimeoutError) return 'timeout';
   return 'internal';
 }
 
@@ -37,6 +48,8 @@ export function errorFromCode(code: ErrorCode, message: string): Error {
       return new SourceLostError(message);
     case 'cancelled':
       return new CancelledError(message);
+    case 'timeout':
+      return new TimeoutError(message);
     case 'internal':
       return new Error(message);
   }

@@ -21,6 +21,15 @@ export function setListenerErrorSink(next: ListenerErrorSink): ListenerErrorSink
   return previous;
 }
 
+/** Reports a listener's (or a message handler's) error to the sink; never throws. */
+export function reportListenerError(err: unknown): void {
+  try {
+    sink(err);
+  } catch {
+    // a failing sink must not break delivery either
+  }
+}
+
 export class Emitter<T> {
   private readonly listeners = new Set<(value: T) => void>();
 
@@ -49,11 +58,7 @@ export class Emitter<T> {
       try {
         listener(value);
       } catch (err) {
-        try {
-          sink(err);
-        } catch {
-          // a failing sink must not break delivery either
-        }
+        reportListenerError(err);
       }
     }
   }

@@ -1,8 +1,9 @@
+import { MAX_OFFSET } from '../shared/checks';
 import { InputError } from './errors';
 
 /** Largest segment or offset we accept: 2^48 bytes (256 TiB), far below 2^53 so that sums of two
- * offsets stay exact in a JavaScript number. */
-export const MAX_OFFSET = 2 ** 48;
+ * offsets stay exact in a JavaScript number. (Defined with the message checks, which bound it too.) */
+export { MAX_OFFSET } from '../shared/checks';
 
 const DECIMAL = /^[0-9]+$/;
 const HEX = /^0[xX][0-9a-fA-F]+$/;

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { SourceLostError } from './errors';
 import type { CheckedPass } from './snapshot/checked-pass';
+import { Emitter, type Unsubscribe } from './events';
 
 export type SourceKind = 'file' | 'snapshot' | 'ivshmem';
 
@@ -71,7 +72,7 @@ export interface Source {
 export abstract class SourceBase implements Source {
   abstract readonly info: SourceInfo;
   private goneReason: string | undefined;
-  private readonly listeners = new Set<(reason: string) => void>();
+  private readonly goneEvents = new Emitter<string>();
   protected closed = false;
 
   abstract read(offset: number, target: Uint8Array): void;
@@ -111,18 +112,17 @@ export abstract class SourceBase implements Source {
   protected lose(reason: string): void {
     if (this.goneReason !== undefined) return;
     this.goneReason = reason;
-    for (const listener of [...this.listeners]) listener(reason);
+    this.goneEvents.emit(reason);
   }
 
-  onGone(listener: (reason: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onGone(listener: (reason: string) => void): Unsubscribe {
+    return this.goneEvents.on(listener);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
+    this.goneEvents.clear();
     this.release();
   }
 }

@@ -1,51 +1,43 @@
 import * as vscode from 'vscode';
 import { InputError } from '../core/errors';
 import { parseOffset } from '../core/numbers';
+import { CommandArgs } from './command-args';
+import { inert } from './outside-text';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
-import type { PeerItem } from './views';
 import { loadLayout } from './layouts';
 import { registerSnapshotCommands, type SnapshotsView } from './snapshots';
 import { registerReconnectCommands } from './reconnect-commands';
 
-/** A path or URI given to a command by code (tests, other commands), or undefined. */
-function pathArg(arg: unknown): string | undefined {
-  if (arg instanceof vscode.Uri) return arg.fsPath;
-  if (typeof arg === 'string' && arg.length > 0) return arg;
-  return undefined;
-}
+/** Registers a command whose body reads its arguments through CommandArgs (typed and checked). */
+export type Register = (id: string, run: (args: CommandArgs) => Promise<unknown>) => void;
 
 /** The commands of the "Shared Memory" category; each reports errors through the log. */
 export function registerCommands(context: vscode.ExtensionContext, manager: SessionManager, log: Log, snapshots: SnapshotsView): void {
   const guarded =
-    (name: string, fn: (...args: unknown[]) => Promise<unknown>) =>
-    async (...args: unknown[]): Promise<unknown> => {
+    (name: string, run: (args: CommandArgs) => Promise<unknown>) =>
+    async (...values: unknown[]): Promise<unknown> => {
       try {
-        return await fn(...args);
+        return await run(new CommandArgs(values, manager));
       } catch (err) {
         if (err instanceof vscode.CancellationError) return undefined;
         log.report(err, name);
         return undefined;
       }
     };
-  const sessionArg = (arg: unknown): Session => {
-    const s = manager.sessions.find((x) => x === arg || x.id === arg) ?? manager.active;
-    if (!s) throw new InputError('no session is selected: attach a backing file or an ivshmem server first');
-    return s;
-  };
 
   const attach = async (source: string, title: string): Promise<Session> =>
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: inert(title), cancellable: true }, async (_progress, token) => {
       return manager.attachAndShow(source, { token });
     });
 
-  const register = (id: string, fn: (...args: unknown[]) => Promise<unknown>): void => {
-    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(id.replace('shmemInspector.', ''), fn)));
+  const register: Register = (id, run) => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, guarded(id.replace('shmemInspector.', ''), run)));
   };
 
-  register('shmemInspector.attachFile', async (arg) => {
-    let file = pathArg(arg);
+  register('shmemInspector.attachFile', async (args) => {
+    let file = args.path(0);
     if (!file) {
       const picked = await vscode.window.showOpenDialog({ title: 'Attach Backing File', canSelectMany: false, defaultUri: vscode.Uri.file('/dev/shm'), openLabel: 'Attach' });
       file = picked?.[0]?.fsPath;
@@ -54,8 +46,8 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
     return attach(file, `Attaching ${file}`);
   });
 
-  register('shmemInspector.attachServer', async (arg) => {
-    let socket = pathArg(arg);
+  register('shmemInspector.attachServer', async (args) => {
+    let socket = args.path(0);
     if (!socket) {
       socket = await vscode.window.showInputBox({
         title: 'Attach ivshmem Server',
@@ -69,15 +61,15 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
     return attach(source, `Joining ${socket}`);
   });
 
-  register('shmemInspector.openView', async (arg) => manager.openPanel(sessionArg(arg)));
+  register('shmemInspector.openView', async (args) => manager.openPanel(args.session(0)));
 
-  register('shmemInspector.detach', async (arg) => manager.detach(sessionArg(arg)));
+  register('shmemInspector.detach', async (args) => manager.detach(args.session(0)));
 
-  register('shmemInspector.goToOffset', async (arg) => {
+  register('shmemInspector.goToOffset', async (args) => {
     const panel = manager.activeHexPanel ?? [...manager.panels].find((p) => p.session === manager.active);
     if (!panel) throw new InputError('open a hex view first');
     const size = panel.session.remote.info.size;
-    let text = typeof arg === 'string' || typeof arg === 'number' ? String(arg) : undefined;
+    let text = args.text(0);
     if (text === undefined) {
       text = await vscode.window.showInputBox({
         title: 'Go to Offset',
@@ -99,41 +91,36 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
     return offset;
   });
 
-  register('shmemInspector.togglePause', async (arg) => {
-    const s = sessionArg(arg);
-    if (s.state === 'live') s.pause();
-    else if (s.state === 'paused') s.resume();
-    else throw new InputError(`${s.remote.source} is disconnected (${s.reason}); use Reattach`);
-    return s.state;
+  register('shmemInspector.togglePause', async (args) => {
+    const s = args.session(0);
+    const state = s.state;
+    if (state.name === 'live') s.pause();
+    else if (state.name === 'paused') s.resume();
+    else if (state.name === 'lost') throw new InputError(`${s.remote.source} is disconnected (${state.reason}); use Reattach`);
+    else throw new InputError(`${s.remote.source} shows its guest-side copy; reconnect it first`);
+    return s.state.name;
   });
 
-  register('shmemInspector.makeReadWrite', async (arg, options) => {
-    const s = sessionArg(arg);
+  // Always asked, whoever calls: there is no argument that skips it (tests answer the dialog).
+  register('shmemInspector.makeReadWrite', async (args) => {
+    const s = args.session(0);
     if (s.remote.info.writable) return true;
     if (s.remote.info.kind === 'snapshot') throw new InputError('snapshots are read-only');
-    const skip = (options as { confirmed?: boolean } | undefined)?.confirmed === true;
-    if (!skip) {
-      const answer = await vscode.window.showWarningMessage(
-        `Make ${s.remote.source} read-write? Edits in the hex view are then written into the live segment, in place, where the guest and every peer see them at once.`,
-        { modal: true },
-        'Make Read-Write',
-      );
-      if (answer !== 'Make Read-Write') return false;
-    }
+    if (!(await log.confirm(`Make ${s.remote.source} read-write? Edits in the hex view are then written into the live segment, in place, where the guest and every peer see them at once.`, 'Make Read-Write'))) return false;
     await manager.reattach(s, true);
     return true;
   });
 
-  register('shmemInspector.reattach', async (arg) => {
-    const s = sessionArg(arg);
+  register('shmemInspector.reattach', async (args) => {
+    const s = args.session(0);
     await manager.reattach(s, s.remote.info.writable);
   });
 
-  register('shmemInspector.ring', async (arg, vectorArg) => {
-    const item = arg as PeerItem | undefined;
-    if (!item || item.kind !== 'peer') throw new InputError('choose a peer in the Peers view to ring');
-    let vector = typeof vectorArg === 'number' ? vectorArg : 0;
-    if (typeof vectorArg !== 'number' && item.vectors > 1) {
+  register('shmemInspector.ring', async (args) => {
+    const item = args.peer(0);
+    const given = args.count(1);
+    let vector = given ?? 0;
+    if (given === undefined && item.vectors > 1) {
       const pick = await vscode.window.showQuickPick(
         Array.from({ length: item.vectors }, (_, v) => ({ label: `vector ${v}`, vector: v })),
         { title: `Ring peer ${item.id}` },
@@ -146,9 +133,9 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
     return vector;
   });
 
-  register('shmemInspector.applyLayout', async (arg, fileArg) => {
-    const s = sessionArg(arg);
-    let uri = fileArg instanceof vscode.Uri ? fileArg : typeof fileArg === 'string' ? vscode.Uri.file(fileArg) : undefined;
+  register('shmemInspector.applyLayout', async (args) => {
+    const s = args.session(0);
+    let uri = args.uri(1);
     if (!uri) {
       const picked = await vscode.window.showOpenDialog({ title: 'Apply Layout', canSelectMany: false, filters: { 'Shared memory layouts': ['json'] }, openLabel: 'Apply' });
       uri = picked?.[0];
@@ -160,14 +147,16 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
     return layout.regions.length;
   });
 
-  register('shmemInspector.revealBytes', async (arg, offset, length) => {
-    const s = sessionArg(arg);
-    if (typeof offset !== 'number' || typeof length !== 'number') throw new InputError('no bytes to select');
+  register('shmemInspector.revealBytes', async (args) => {
+    const s = args.session(0);
+    const offset = args.count(1);
+    const length = args.count(2);
+    if (offset === undefined || length === undefined) throw new InputError('no bytes to select');
     manager.revealBytes(s, offset, length);
   });
 
   register('shmemInspector.showLog', async () => log.channel.show());
 
-  registerSnapshotCommands(context, manager, log, snapshots, register, sessionArg);
-  registerReconnectCommands(context, manager, log, register, sessionArg);
+  registerSnapshotCommands(context, manager, log, snapshots, register);
+  registerReconnectCommands(context, manager, log, register);
 }

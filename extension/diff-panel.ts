@@ -1,11 +1,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webview-page';
-import { errorCode } from '../core/errors';
+import { serveWebview } from './webview-server';
+import { inert } from './outside-text';
+import { InputError } from '../core/errors';
 import { resolveRange } from '../core/numbers';
 import { damagedMessage } from '../core/snapshot/integrity';
 import { RemoteSession } from '../agent/remote-session';
-import { parseDiffWebviewMessage, type DiffHostMessage, type DiffModel, type DiffRequest, type DiffReplies } from '../webview/protocol';
+import type { Server } from '../shared/messenger';
+import { diffProtocol, type DiffModel } from '../webview/diff-protocol';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
@@ -20,6 +23,7 @@ export const DIFF_VIEW_TYPE = 'shmemInspector.diffView';
 export class DiffPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private model: DiffModel | undefined;
+  private readonly server: Server<typeof diffProtocol>;
   private disposed = false;
 
   private constructor(
@@ -29,14 +33,33 @@ export class DiffPanel implements vscode.Disposable {
     private readonly live: { a?: Session; b?: Session },
     private readonly owned: RemoteSession[],
     private readonly manager: SessionManager,
-    private readonly log: Log,
+    log: Log,
     extensionUri: vscode.Uri,
   ) {
     setWebviewPage(panel.webview, extensionUri, { script: 'diff.js', style: 'diff.css', title: 'Shared Memory diff' });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
-      panel.onDidDispose(() => this.dispose()),
+    const served = serveWebview(
+      panel,
+      'diff view',
+      diffProtocol,
+      log,
+      {
+        pair: async (r) => ({ a: await this.bytesOf(this.a, r.offset, r.length), b: await this.bytesOf(this.b, r.offset, r.length) }),
+        reveal: (r) => {
+          const session = r.side === 'a' ? this.live.a : this.live.b;
+          // The webview offers Show only for live sides; a request for a snapshot side is refused.
+          if (!session) throw new InputError(`side ${r.side.toUpperCase()} is a snapshot, not a live session: it has no hex view to show`);
+          this.manager.revealBytes(session, r.offset, r.length);
+          return {};
+        },
+      },
+      {
+        ready: () => {
+          if (this.model) this.server.notify('model', this.model);
+        },
+      },
     );
+    this.server = served.server;
+    this.disposables.push(served.subscription, panel.onDidDispose(() => this.dispose()));
   }
 
   /** Compares two sources; either may be a live session. Shows progress and can be cancelled. */
@@ -55,7 +78,7 @@ export class DiffPanel implements vscode.Disposable {
       const a = await sessionFor(sides.a);
       const b = await sessionFor(sides.b);
       const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Comparing ${path.basename(a.source)} with ${path.basename(b.source)}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: inert(`Comparing ${path.basename(a.source)} with ${path.basename(b.source)}`), cancellable: true },
         async (progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
@@ -73,8 +96,8 @@ export class DiffPanel implements vscode.Disposable {
         },
       );
       // Never silently: a snapshot side whose blocks fail their checksum is named with its ranges.
-      for (const d of result.damaged ?? []) void vscode.window.showWarningMessage(`${damagedMessage(path.basename(d.source), d.ranges)}: the comparison there cannot be trusted.`);
-      const panel = vscode.window.createWebviewPanel(DIFF_VIEW_TYPE, `${path.basename(a.source)} ↔ ${path.basename(b.source)}`, vscode.ViewColumn.Active, { enableScripts: true });
+      for (const d of result.damaged ?? []) context.log.warn(`${damagedMessage(path.basename(d.source), d.ranges)}: the comparison there cannot be trusted.`);
+      const panel = vscode.window.createWebviewPanel(DIFF_VIEW_TYPE, inert(`${path.basename(a.source)} ↔ ${path.basename(b.source)}`), vscode.ViewColumn.Active, { enableScripts: true });
       const live = { a: typeof sides.a === 'string' ? undefined : sides.a, b: typeof sides.b === 'string' ? undefined : sides.b };
       const diff = new DiffPanel(panel, a, b, live, owned, context.manager, context.log, context.extensionUri);
       diff.model = {
@@ -99,43 +122,11 @@ export class DiffPanel implements vscode.Disposable {
     return this.model;
   }
 
-  private post(m: DiffHostMessage): void {
-    if (!this.disposed) void this.panel.webview.postMessage(m);
-  }
-
-  private async receive(raw: unknown): Promise<void> {
-    let m;
-    try {
-      m = parseDiffWebviewMessage(raw);
-    } catch (err) {
-      this.log.channel.warn(`dropped a malformed message from the diff view: ${(err as Error).message}`);
-      return;
-    }
-    if (m.type === 'ready') {
-      if (this.model) this.post({ type: 'model', model: this.model });
-      return;
-    }
-    try {
-      this.post({ type: 'reply', id: m.id, ok: true, body: await this.perform(m.request) });
-    } catch (err) {
-      this.post({ type: 'reply', id: m.id, ok: false, error: errorCode(err) === 'internal' ? 'internal error (details in the log)' : (err as Error).message });
-      if (errorCode(err) === 'internal') this.log.channel.error(String((err as Error).stack));
-    }
-  }
-
-  private async perform(r: DiffRequest): Promise<DiffReplies[keyof DiffReplies]> {
-    if (r.type === 'pair') {
-      const read = async (s: RemoteSession): Promise<Uint8Array> => {
-        if (r.offset >= s.info.size) return new Uint8Array(0);
-        const range = resolveRange(s.info.size, r.offset, Math.min(r.length, s.info.size - r.offset));
-        return s.state === 'connected' ? s.read(range.offset, range.length) : (s.lastBytes.get(range.offset, range.length) ?? new Uint8Array(0));
-      };
-      return { a: await read(this.a), b: await read(this.b) };
-    }
-    const session = r.side === 'a' ? this.live.a : this.live.b;
-    if (!session) throw new Error('that side is a snapshot, not a live session');
-    this.manager.revealBytes(session, r.offset, r.length);
-    return {};
+  /** A side's bytes of a range: fewer when the side is shorter, its last bytes when disconnected. */
+  private async bytesOf(s: RemoteSession, offset: number, length: number): Promise<Uint8Array> {
+    if (offset >= s.info.size) return new Uint8Array(0);
+    const range = resolveRange(s.info.size, offset, Math.min(length, s.info.size - offset));
+    return s.state === 'connected' ? s.read(range.offset, range.length) : (s.lastBytes.get(range.offset, range.length) ?? new Uint8Array(0));
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import { VIEW_TYPE, panelTitle, type PanelState } from './hex-panel';
+import { VIEW_TYPE, type HexPanel, type PanelState } from './hex-panel';
 import { Log } from './log';
 import { SessionManager } from './session-manager';
 import { createStatusBar } from './status-bar';
@@ -13,16 +13,42 @@ import { RegionsView } from './regions-view';
 import { registerLayoutDiagnostics } from './layouts';
 import { SNAPSHOT_EDITOR, SnapshotEditorProvider, SnapshotsView } from './snapshots';
 
-/** What activate() returns: used by the host tests, and by other extensions if they wish. */
+import type { Session } from './session';
+
+/**
+ * What activate() returns (the host tests use it; so may other extensions): what the extension
+ * holds, to read, as of the call. Nothing here changes state or skips a confirmation: that is
+ * what the commands are for, and they always ask.
+ */
 export interface ShmemInspectorApi {
-  manager: SessionManager;
-  log: Log;
-  regions: RegionsView;
+  /** The attached sessions (a copy). */
+  readonly sessions: readonly Session[];
+  /** The open hex views (a copy). */
+  readonly hexViews: readonly HexPanel[];
+  /** Fires when a session is attached or detached, or changes state. */
+  readonly onDidChange: vscode.Event<void>;
+  /** The Regions view's tree, as it shows it. */
+  readonly regions: Pick<RegionsView, 'getChildren' | 'getTreeItem'>;
+  /** Attaches a source read-only in a new session, without a view; detach it with the Detach command. */
+  attach(source: string): Promise<Session>;
 }
 
+/** Sources whose hex views are open, kept with the workspace: a reload restores them. */
+const OPEN_VIEWS = 'shmemInspector.openViews';
+let deactivating = false;
+
 export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
+  deactivating = false;
   const log = new Log();
-  const manager = new SessionManager(context.extensionUri, log);
+  const manager = new SessionManager(context.extensionUri, log, {
+    // Which sources have views, by their full source (two files named ivshmem in different folders
+    // are two sources): what start-up compares with, not a tab's label. A view closed while the
+    // window shuts down is still open for the next start.
+    opened: (source) => void context.workspaceState.update(OPEN_VIEWS, [...new Set([...openViews(context), source])]),
+    closed: (source, stillOpen) => {
+      if (!deactivating && !stillOpen) void context.workspaceState.update(OPEN_VIEWS, openViews(context).filter((s) => s !== source));
+    },
+  });
   const regions = new RegionsView(manager);
   const regionsTree = vscode.window.createTreeView('shmemInspector.regions', { treeDataProvider: regions });
   const sessionsTree = vscode.window.createTreeView('shmemInspector.sessions', { treeDataProvider: new SessionsView(manager) });
@@ -70,30 +96,44 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   const snapshots = new SnapshotsView();
   context.subscriptions.push(
     vscode.window.registerTreeDataProvider('shmemInspector.snapshots', snapshots),
-    vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditorProvider(manager, snapshots), { supportsMultipleEditorsPerDocument: false }),
+    vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditorProvider(manager, log, snapshots), { supportsMultipleEditorsPerDocument: false }),
   );
   registerCommands(context, manager, log, snapshots);
-  void autoAttach(manager, log);
-  return { manager, log, regions };
+  void autoAttach(manager, log, new Set(openViews(context)));
+  return Object.freeze({
+    get sessions() {
+      return manager.sessions;
+    },
+    get hexViews() {
+      return manager.panels;
+    },
+    onDidChange: manager.onDidChange,
+    regions: Object.freeze({ getChildren: (item?: Parameters<RegionsView['getChildren']>[0]) => regions.getChildren(item), getTreeItem: (item: Parameters<RegionsView['getTreeItem']>[0]) => regions.getTreeItem(item) }),
+    attach: (source: string) => manager.attach(source),
+  });
+}
+
+function openViews(context: vscode.ExtensionContext): string[] {
+  const v = context.workspaceState.get<unknown>(OPEN_VIEWS, []);
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string').slice(0, 64) : [];
 }
 
 /**
  * Sources named in the `shmemInspector.autoAttach` setting are attached at start-up (npm start uses
  * it for the demo). Only in a trusted workspace: an untrusted folder must not make us open files.
  */
-async function autoAttach(manager: SessionManager, log: Log): Promise<void> {
+async function autoAttach(manager: SessionManager, log: Log, hadViews: Set<string>): Promise<void> {
   if (!vscode.workspace.isTrusted) return;
   const sources = vscode.workspace.getConfiguration('shmemInspector').get<unknown>('autoAttach', []);
   if (!Array.isArray(sources)) return;
   // After a reload VS Code restores our views itself (a hidden tab only when it is shown): a source
-  // whose tab is there gets its session but no second view.
-  const restoring = new Set(
-    vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(VIEW_TYPE)).map((t) => t.label),
-  );
+  // that had a view (by its full source, not its tab's label) gets its session but no second view,
+  // as long as a view of ours is there to be restored.
+  const restoring = vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(VIEW_TYPE));
   for (const source of sources.filter((x): x is string => typeof x === 'string').slice(0, 8)) {
     try {
       const session = await manager.attachShared(source);
-      if (!restoring.has(panelTitle(source))) manager.openPanel(session);
+      if (!(restoring && hadViews.has(source))) manager.openPanel(session);
     } catch (err) {
       log.report(err, `attaching ${source}`);
     }
@@ -101,5 +141,6 @@ async function autoAttach(manager: SessionManager, log: Log): Promise<void> {
 }
 
 export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+  // Everything is disposed through context.subscriptions; views closed from now on stay restorable.
+  deactivating = true;
 }

@@ -3,6 +3,7 @@ import { formatValue } from '../core/layout/decode';
 import { children, regionNodes, type LayoutNode } from '../core/layout/navigate';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
+import { inert, markdown } from './outside-text';
 import { viewSettings } from './settings';
 
 export type RegionItem =
@@ -30,7 +31,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
   readonly onDidChangeTreeData = this.changed.event;
   private readonly last = new Map<string, { value: string; changedAt: number }>();
   private refreshTimer: NodeJS.Timeout | undefined;
-  private readonly subscriptions: (() => void)[] = [];
+  private readonly subscriptions: vscode.Disposable[] = [];
   private watched: Session | undefined;
 
   constructor(private readonly manager: SessionManager) {
@@ -41,9 +42,9 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
   private follow(): void {
     const s = this.manager.active;
     if (s !== this.watched) {
-      for (const u of this.subscriptions.splice(0)) u();
+      for (const d of this.subscriptions.splice(0)) d.dispose();
       this.watched = s;
-      if (s) this.subscriptions.push(s.onChanges(() => this.refreshSoon()));
+      if (s) this.subscriptions.push(s.onDidChangeBytes(() => this.refreshSoon()));
     }
     this.refreshSoon();
   }
@@ -80,7 +81,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
   private async ensureBytes(session: Session, nodes: LayoutNode[]): Promise<void> {
     const first = nodes[0];
     const last = nodes.at(-1);
-    if (!first || !last || session.state === 'disconnected') return;
+    if (!first || !last || session.state.name === 'lost') return;
     const from = first.offset;
     const to = Math.min(last.offset + last.size, from + 64 * 1024);
     if (session.peek(from, to - from)) return;
@@ -102,7 +103,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
       case 'info': {
         const t = new vscode.TreeItem(item.label);
         t.description = item.value;
-        t.tooltip = item.tooltip;
+        if (item.tooltip) t.tooltip = item.tooltip;
         return t;
       }
       case 'more': {
@@ -118,12 +119,14 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
 
   private nodeItem(session: Session, node: LayoutNode): vscode.TreeItem {
     const leaf = node.kind === 'value';
-    const t = new vscode.TreeItem(node.label, leaf ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
+    // Names, types and descriptions come from the layout file: outside text.
+    const t = new vscode.TreeItem(inert(node.label), leaf ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
     t.id = `${session.id}:${node.path}`;
-    t.tooltip = new vscode.MarkdownString(`\`${node.path}\` — ${typeText(node)} at 0x${node.offset.toString(16)}, ${node.size} byte(s)${node.field?.description ? `\n\n${node.field.description}` : node.region.description && !node.field ? `\n\n${node.region.description}` : ''}`);
+    const description = node.field?.description ?? (node.field ? undefined : node.region.description);
+    t.tooltip = markdown({ md: '**' }, node.path, { md: '** — ' }, `${typeText(node)} at 0x${node.offset.toString(16)}, ${node.size} byte(s)`, ...(description ? [{ md: '\n\n' }, description] : []));
     t.contextValue = 'layoutNode';
     if (!leaf) {
-      t.description = `${typeText(node)} @0x${node.offset.toString(16)}`;
+      t.description = inert(`${typeText(node)} @0x${node.offset.toString(16)}`);
       if (!node.field && node.region.color) t.iconPath = new vscode.ThemeIcon('symbol-structure');
       return t;
     }
@@ -135,7 +138,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
     else if (!seen && bytes) this.last.set(t.id, { value, changedAt: 0 });
     const fade = viewSettings().highlightFadeMs;
     const recent = now - (this.last.get(t.id)?.changedAt ?? 0) < fade;
-    t.description = value;
+    t.description = inert(value);
     t.iconPath = recent ? new vscode.ThemeIcon('circle-filled', new vscode.ThemeColor('charts.orange')) : new vscode.ThemeIcon('symbol-field');
     // The dot goes away after the fade even if nothing else changes.
     if (recent) this.refreshSoon(fade);
@@ -144,7 +147,7 @@ export class RegionsView implements vscode.TreeDataProvider<RegionItem>, vscode.
 
   /** For tests and commands: the items under the root, resolved. */
   dispose(): void {
-    for (const u of this.subscriptions.splice(0)) u();
+    for (const d of this.subscriptions.splice(0)) d.dispose();
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.changed.dispose();
   }

@@ -13,8 +13,8 @@ import * as path from 'node:path';
  * agent: the extension host never maps one.
  */
 export class SessionManager implements vscode.Disposable {
-  readonly sessions: Session[] = [];
-  readonly panels = new Set<HexPanel>();
+  private readonly all: Session[] = [];
+  private readonly hexViews = new Set<HexPanel>();
   private activePanel: HexPanel | undefined;
   private readonly pendingAttach = new Map<string, Promise<Session>>();
   private readonly changed = new vscode.EventEmitter<void>();
@@ -23,7 +23,19 @@ export class SessionManager implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
+    /** Told when a source's view opens and closes (stillOpen: another view of it remains). */
+    private readonly views: { opened(source: string): void; closed(source: string, stillOpen: boolean): void } = { opened: () => undefined, closed: () => undefined },
   ) {}
+
+  /** The sessions now, in the order they were attached (a copy). */
+  get sessions(): readonly Session[] {
+    return [...this.all];
+  }
+
+  /** The hex views now (a copy). */
+  get panels(): readonly HexPanel[] {
+    return [...this.hexViews];
+  }
 
   /** Attaches a source (path, unix:/socket, snapshot) in a new agent. */
   async attach(source: string, options: { writable?: boolean; token?: vscode.CancellationToken } = {}): Promise<Session> {
@@ -32,12 +44,12 @@ export class SessionManager implements vscode.Disposable {
       await remote.close();
       throw new vscode.CancellationError();
     }
-    const session = new Session(remote, tickIntervalMs);
-    session.onState(() => {
-      if (session.state === 'disconnected') this.log.info(`${session.remote.source}: disconnected: ${session.reason}`);
+    const session = new Session(remote, tickIntervalMs, (err, context) => this.log.report(err, context));
+    session.onDidChangeState((state) => {
+      if (state.name === 'lost') this.log.info(`${session.remote.source}: disconnected: ${state.reason}`);
       this.changed.fire();
     });
-    this.sessions.push(session);
+    this.all.push(session);
     this.log.info(`attached ${source} (${remote.info.size} bytes, ${remote.info.writable ? 'read-write' : 'read-only'})`);
     await this.applyDefaultLayout(session);
     this.changed.fire();
@@ -72,7 +84,7 @@ export class SessionManager implements vscode.Disposable {
    * where two paths may ask for the same source at once (start-up attach and restored views).
    */
   attachShared(source: string): Promise<Session> {
-    const live = this.sessions.find((s) => s.remote.source === source && s.state !== 'disconnected');
+    const live = this.all.find((s) => s.remote.source === source && s.state.name !== 'lost');
     if (live) return Promise.resolve(live);
     let pending = this.pendingAttach.get(source);
     if (!pending) {
@@ -84,7 +96,7 @@ export class SessionManager implements vscode.Disposable {
 
   /** Opens a hex view of the session (or reveals an existing one). */
   openPanel(session: Session, offset = 0, existing?: vscode.WebviewPanel): HexPanel {
-    const open = [...this.panels].find((p) => p.session === session);
+    const open = [...this.hexViews].find((p) => p.session === session);
     if (open && !existing) {
       open.panel.reveal();
       if (offset) open.goto(offset);
@@ -93,18 +105,21 @@ export class SessionManager implements vscode.Disposable {
     // A restored view wins over one opened meanwhile (at start-up): it knows where the user was.
     open?.dispose();
     const panel = existing ?? vscode.window.createWebviewPanel(VIEW_TYPE, 'Shared Memory', vscode.ViewColumn.Active, { enableScripts: true });
+    const source = session.remote.source;
     const hex = new HexPanel(panel, session, this.extensionUri, this.log, offset, (p) => {
-      this.panels.delete(p);
+      this.hexViews.delete(p);
       if (this.activePanel === p) this.activePanel = undefined;
+      this.views.closed(source, [...this.hexViews].some((v) => v.session.remote.source === source));
       this.changed.fire();
     });
+    this.views.opened(source);
     panel.onDidChangeViewState((e) => {
       if (e.webviewPanel.active) {
         this.activePanel = hex;
         this.changed.fire();
       }
     });
-    this.panels.add(hex);
+    this.hexViews.add(hex);
     this.activePanel = hex;
     this.changed.fire();
     return hex;
@@ -112,7 +127,7 @@ export class SessionManager implements vscode.Disposable {
 
   /** The session of the focused hex view, or the only session there is. */
   get active(): Session | undefined {
-    return this.activePanel?.session ?? (this.sessions.length === 1 ? this.sessions[0] : undefined);
+    return this.activePanel?.session ?? (this.all.length === 1 ? this.all[0] : undefined);
   }
 
   get activeHexPanel(): HexPanel | undefined {
@@ -120,9 +135,9 @@ export class SessionManager implements vscode.Disposable {
   }
 
   async detach(session: Session): Promise<void> {
-    for (const p of [...this.panels]) if (p.session === session) p.dispose();
-    const i = this.sessions.indexOf(session);
-    if (i >= 0) this.sessions.splice(i, 1);
+    for (const p of [...this.hexViews]) if (p.session === session) p.dispose();
+    const i = this.all.indexOf(session);
+    if (i >= 0) this.all.splice(i, 1);
     await session.close();
     this.log.info(`detached ${session.remote.source}`);
     this.changed.fire();
@@ -131,7 +146,7 @@ export class SessionManager implements vscode.Disposable {
   /** A new agent for the session: read-write on request, or after a disconnect. */
   async reattach(session: Session, writable: boolean): Promise<void> {
     const next = await RemoteSession.attach(session.remote.source, { writable });
-    session.replaceRemote(next);
+    session.attached(next);
     this.log.info(`${session.remote.source}: attached again (${writable ? 'read-write' : 'read-only'})`);
     this.changed.fire();
   }
@@ -156,18 +171,18 @@ export class SessionManager implements vscode.Disposable {
 
   /** Selects bytes in the session's hex view, opening one if needed. */
   revealBytes(session: Session, offset: number, length: number): void {
-    const panel = [...this.panels].find((p) => p.session === session) ?? this.openPanel(session);
+    const panel = [...this.hexViews].find((p) => p.session === session) ?? this.openPanel(session);
     panel.panel.reveal(undefined, true);
     panel.goto(offset, length);
   }
 
   settingsChanged(): void {
-    for (const p of this.panels) p.settingsChanged();
+    for (const p of this.hexViews) p.settingsChanged();
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
-    for (const s of this.sessions.splice(0)) void s.close();
+    for (const p of [...this.hexViews]) p.dispose();
+    for (const s of this.all.splice(0)) void s.close();
     this.changed.dispose();
   }
 }

@@ -1,17 +1,21 @@
+import * as vscode from 'vscode';
 import { VIEW_IDLE_INTERVAL_MS } from '../agent/protocol';
-import { RemoteSession } from '../agent/remote-session';
+import type { RemoteSession } from '../agent/remote-session';
 import type { PeerTable } from '../core/ivshmem/client';
 import type { Range } from '../core/numbers';
-import { InputError } from '../core/errors';
+import { InputError, SourceLostError } from '../core/errors';
 import type { Layout } from '../core/layout/model';
-import type { SessionState, SessionView } from '../webview/protocol';
+import type { SessionState, SessionView } from '../webview/hex-protocol';
+
+export type { SessionState } from '../webview/hex-protocol';
 
 export interface GuestCopy {
-  base: Uint8Array;
-  local: Uint8Array;
-  /** Why: "disconnected by the user", "loadvm of X", "savevm to X". */
-  cause: string;
-  since: number;
+  /** The segment at the disconnect. */
+  readonly base: Uint8Array;
+  /** What the guest has now (it may be edited, as the guest would). */
+  readonly local: Uint8Array;
+  /** Counts the edits of `local`: a reconnect preview names the version it showed. */
+  readonly version: number;
 }
 
 /** The guest-side copy lives in the extension host's memory: this is as large as it may be. */
@@ -25,111 +29,172 @@ export interface SessionChanges {
 let counter = 0;
 
 /**
- * An attached source with its lifecycle, as the extension shows it: live, paused or
- * disconnected. It owns one RemoteSession (and so one agent); the hex panels on it register their
- * visible rows, and the session watches the union of them.
+ * An attached source with its lifecycle, as the extension shows it. It owns one RemoteSession (and
+ * so one agent); the hex panels on it register their visible rows, and the session watches the
+ * union of them. Its state is one value (SessionState), changed only here, by the named
+ * transitions below; views observe it through onDidChangeState. Nothing here is writable from
+ * outside.
  */
-export class Session {
+export class Session implements vscode.Disposable {
   readonly id = `s${++counter}`;
-  state: SessionState = 'live';
-  reason: string | undefined;
-  table: PeerTable | undefined;
-  /**
-   * While the user keeps the session disconnected: the guest-side copy. `base` is the segment at
-   * the disconnect, `local` what the guest has now (it may be edited, as the guest would).
-   */
-  guest: GuestCopy | undefined;
-  /** The layout that names this session's bytes, and where it came from (a file or "embedded"). */
-  layout: Layout | undefined;
-  layoutSource: string | undefined;
+  private current: SessionState = { name: 'live' };
+  private link: RemoteSession;
+  private guestCopy: { base: Uint8Array; local: Uint8Array; version: number } | undefined;
+  private peerTable: PeerTable | undefined;
+  private layoutNow: { layout: Layout; source: string } | undefined;
   private readonly viewports = new Map<string, Range>();
-  private readonly listeners = { changes: new Set<(c: SessionChanges) => void>(), state: new Set<() => void>(), fresh: new Set<(offset: number, bytes: Uint8Array) => void>() };
+  private readonly changesEmitter = new vscode.EventEmitter<SessionChanges>();
+  private readonly stateEmitter = new vscode.EventEmitter<SessionState>();
+  private readonly freshEmitter = new vscode.EventEmitter<{ offset: number; bytes: Uint8Array }>();
   private unsubscribe: (() => void)[] = [];
   private watchChain: Promise<void> = Promise.resolve();
   private watchDirty = false;
 
+  /** Bytes changed in the segment (a watch tick) or in the guest copy (an edit). */
+  readonly onDidChangeBytes = this.changesEmitter.event;
+  /** The state changed, or what the views show about it (layout, peer table, writability). */
+  readonly onDidChangeState = this.stateEmitter.event;
+  /**
+   * Fresh bytes of the watched ranges, read when the watch (re)started: a view keeps pages it
+   * scrolled away from, and nothing watched them meanwhile.
+   */
+  readonly onDidReadFresh = this.freshEmitter.event;
+
   constructor(
-    public remote: RemoteSession,
+    remote: RemoteSession,
     private readonly tickMs: () => number,
+    /** Where a failure nobody asked for goes (the log and a notification). */
+    private readonly report: (err: unknown, context: string) => void,
   ) {
+    this.link = remote;
     this.bind(remote);
   }
 
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** The agent link; replaced only by attached(). */
+  get remote(): RemoteSession {
+    return this.link;
+  }
+
+  /** While the user keeps the session disconnected: the guest-side copy. */
+  get guest(): GuestCopy | undefined {
+    return this.guestCopy;
+  }
+
+  /** An ivshmem session's peer table, as last reported. */
+  get table(): PeerTable | undefined {
+    return this.peerTable;
+  }
+
+  /** The layout that names this session's bytes. */
+  get layout(): Layout | undefined {
+    return this.layoutNow?.layout;
+  }
+
+  /** Where the layout came from: a file, or "embedded". */
+  get layoutSource(): string | undefined {
+    return this.layoutNow?.source;
+  }
+
   view(): SessionView {
-    const info = this.remote.info;
-    const guest = this.guest;
+    const info = this.link.info;
     return {
       id: this.id,
-      source: this.remote.source,
+      source: this.link.source,
       kind: info.kind,
       size: info.size,
       // A guest-side copy is always editable: the disconnected guest writes to its own memory.
-      writable: guest ? true : info.writable,
-      state: guest ? 'disconnected' : this.state,
-      reason: guest ? `${guest.cause}; showing the guest-side copy (edits stay in it until you reconnect)` : this.reason,
-      peerId: info.peerId,
-      guestCopy: guest !== undefined,
+      writable: this.current.name === 'guest' ? true : info.writable,
+      state: this.current,
+      ...(info.peerId === undefined ? {} : { peerId: info.peerId }),
     };
   }
 
   /** Bytes as the views should show them: the guest copy while disconnected, else the last seen. */
   peek(offset: number, length: number): Uint8Array | undefined {
-    if (this.guest) return this.guest.local.subarray(offset, offset + length);
-    return this.remote.lastBytes.get(offset, length);
+    if (this.guestCopy) return this.guestCopy.local.subarray(offset, offset + length);
+    return this.link.lastBytes.get(offset, length);
   }
 
   /** Reads the whole segment through the agent (for the guest copy and the reconnect). */
   async readAll(): Promise<Uint8Array> {
-    const size = this.remote.info.size;
+    const size = this.link.info.size;
     if (size > MAX_GUEST_COPY) throw new InputError(`the segment is ${size} bytes; a guest-side copy is kept in memory and may be at most ${MAX_GUEST_COPY}`);
-    return this.remote.read(0, size);
+    return this.link.read(0, size);
   }
 
-  /** Enters the disconnected state with a guest-side copy; the live view stops following the segment. */
+  // ---- Transitions: the only places the state changes. ----
+
+  /** live → paused: the view stops following the segment. */
+  pause(): void {
+    if (this.current.name !== 'live') throw new InputError(`${this.link.source} is ${this.current.name}, not live: nothing to pause`);
+    this.become({ name: 'paused' });
+  }
+
+  /** paused → live (also after a failed watch: it is tried again). */
+  resume(): void {
+    if (this.current.name !== 'paused') throw new InputError(`${this.link.source} is ${this.current.name}, not paused: nothing to resume`);
+    this.become({ name: 'live' });
+  }
+
+  /** live, paused or lost → guest: the views show (and edit) a copy; the live view stops. */
   enterGuestCopy(base: Uint8Array, local: Uint8Array, cause: string): void {
-    this.guest = { base, local, cause, since: Date.now() };
-    this.rewatch();
-    this.stateChanged();
+    if (this.current.name === 'guest') throw new InputError(`${this.link.source} is already disconnected`);
+    this.guestCopy = { base, local, version: 0 };
+    this.become({ name: 'guest', cause, since: Date.now(), resume: this.current.name === 'paused' ? 'paused' : 'live' });
     this.broadcast(0, local);
   }
 
-  /** Leaves it (after a reconnect): the views follow the segment again. */
+  /** guest → what it was before (or lost, if the link went meanwhile): the views follow the segment again. */
   leaveGuestCopy(): void {
-    this.guest = undefined;
-    this.rewatch();
-    this.stateChanged();
+    const s = this.current;
+    if (s.name !== 'guest') throw new InputError(`${this.link.source} is not disconnected: there is no guest-side copy to leave`);
+    this.guestCopy = undefined;
+    this.become(this.link.state === 'connected' ? { name: s.resume } : { name: 'lost', reason: this.link.lostReason ?? 'the agent is gone' });
   }
+
+  /** A new agent (read-write, or after a disconnect): lost → live; panels and viewports stay. */
+  attached(next: RemoteSession): void {
+    const previous = this.link;
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.link = next;
+    this.bind(next);
+    void previous.close();
+    // The guest copy outlives its agent: a new agent is how a master reconnect gets write access.
+    this.become(this.current.name === 'guest' ? this.current : { name: 'live' });
+  }
+
+  /** The agent link went (agent killed, source gone): live or paused → lost. The guest copy stays. */
+  private linkLost(reason: string): void {
+    if (this.current.name === 'guest') this.changedView();
+    else this.become({ name: 'lost', reason });
+  }
+
+  /** The watch failed for another reason than a lost link: the view must not freeze silently. */
+  private watchFailed(err: unknown): void {
+    this.report(err, `${this.link.source}: the live view`);
+    if (this.current.name === 'live') this.become({ name: 'paused', reason: `the watch failed: ${(err as Error)?.message ?? String(err)}` });
+  }
+
+  private become(next: SessionState): void {
+    this.current = next;
+    this.rewatch();
+    this.changedView();
+  }
+
+  // ---- Data that changes without a state change. ----
 
   /** An edit of the guest-side copy, shown in every view of the session. */
   writeGuest(offset: number, bytes: Uint8Array): void {
-    if (!this.guest) throw new InputError('the session is not disconnected: there is no guest-side copy to edit');
-    if (offset + bytes.length > this.guest.local.length) throw new InputError('the edit runs past the end of the segment');
-    this.guest.local.set(bytes, offset);
+    const g = this.guestCopy;
+    if (!g) throw new InputError('the session is not disconnected: there is no guest-side copy to edit');
+    if (offset + bytes.length > g.local.length) throw new InputError('the edit runs past the end of the segment');
+    g.local.set(bytes, offset);
+    g.version++;
     this.broadcast(offset, bytes);
-  }
-
-  private broadcast(offset: number, bytes: Uint8Array): void {
-    const c = { time: Date.now(), changes: [{ offset, bytes: bytes.slice() }] };
-    for (const l of [...this.listeners.changes]) l(c);
-  }
-
-  onChanges(listener: (c: SessionChanges) => void): () => void {
-    this.listeners.changes.add(listener);
-    return () => this.listeners.changes.delete(listener);
-  }
-
-  /**
-   * Fresh bytes of the watched ranges, read when the watch (re)started: a view keeps pages it
-   * scrolled away from, and nothing watched them meanwhile.
-   */
-  onFresh(listener: (offset: number, bytes: Uint8Array) => void): () => void {
-    this.listeners.fresh.add(listener);
-    return () => this.listeners.fresh.delete(listener);
-  }
-
-  onState(listener: () => void): () => void {
-    this.listeners.state.add(listener);
-    return () => this.listeners.state.delete(listener);
   }
 
   /** A panel's rows on screen; the watch follows them. */
@@ -147,78 +212,56 @@ export class Session {
 
   /** Names the bytes; its regions (up to 1 MiB each, 32 of them) are watched for the Regions view. */
   setLayout(layout: Layout | undefined, source: string | undefined): void {
-    this.layout = layout;
-    this.layoutSource = source;
+    this.layoutNow = layout && source !== undefined ? { layout, source } : undefined;
     for (const key of [...this.viewports.keys()]) if (key.startsWith('layout:')) this.viewports.delete(key);
     for (const [i, r] of (layout?.regions ?? []).slice(0, 32).entries()) {
       this.viewports.set(`layout:${i}`, { offset: r.offset, length: Math.min(r.size, 1024 * 1024) });
     }
     this.rewatch();
-    this.stateChanged();
-  }
-
-  pause(): void {
-    if (this.state !== 'live') return;
-    this.state = 'paused';
-    this.rewatch();
-    this.stateChanged();
-  }
-
-  resume(): void {
-    if (this.state !== 'paused') return;
-    this.state = 'live';
-    this.rewatch();
-    this.stateChanged();
-  }
-
-  /** Replaces the agent (read-write, or after a disconnect); panels and viewports stay. */
-  replaceRemote(next: RemoteSession): void {
-    const previous = this.remote;
-    for (const u of this.unsubscribe.splice(0)) u();
-    this.remote = next;
-    this.state = 'live';
-    this.reason = undefined;
-    this.bind(next);
-    void previous.close();
-    this.rewatch();
-    this.stateChanged();
+    this.changedView();
   }
 
   async close(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
-    this.listeners.changes.clear();
-    await this.remote.close();
+    this.dispose();
+    await this.link.close();
+  }
+
+  dispose(): void {
+    this.changesEmitter.dispose();
+    this.stateEmitter.dispose();
+    this.freshEmitter.dispose();
+  }
+
+  private broadcast(offset: number, bytes: Uint8Array): void {
+    this.changesEmitter.fire({ time: Date.now(), changes: [{ offset, bytes: bytes.slice() }] });
+  }
+
+  private changedView(): void {
+    this.stateEmitter.fire(this.current);
   }
 
   private bind(remote: RemoteSession): void {
     this.unsubscribe.push(
-      remote.onChanges((tick) => {
-        const c = { time: tick.time, changes: tick.changes.map((x) => ({ offset: x.offset, bytes: x.after })) };
-        for (const l of [...this.listeners.changes]) l(c);
-      }),
-      remote.onDisconnected((reason) => {
-        this.state = 'disconnected';
-        this.reason = reason;
-        this.stateChanged();
-      }),
+      remote.onChanges((tick) => this.changesEmitter.fire({ time: tick.time, changes: tick.changes.map((x) => ({ offset: x.offset, bytes: x.after })) })),
+      remote.onDisconnected((reason) => this.linkLost(reason)),
       remote.onPeers((table) => {
-        this.table = table;
-        this.stateChanged();
+        this.peerTable = table;
+        this.changedView();
       }),
     );
     if (remote.info.kind === 'ivshmem') {
-      void remote.peers().then(
+      remote.peers().then(
         (table) => {
-          this.table = table;
-          this.stateChanged();
+          if (this.link !== remote) return;
+          this.peerTable = table;
+          this.changedView();
         },
-        () => undefined,
+        (err: unknown) => {
+          if (!(err instanceof SourceLostError)) this.report(err, `${remote.source}: the peer table`);
+        },
       );
     }
-  }
-
-  private stateChanged(): void {
-    for (const l of [...this.listeners.state]) l();
   }
 
   /** Re-issues the agent's watch for the union of viewports; calls are serialised and coalesced. */
@@ -227,19 +270,21 @@ export class Session {
     this.watchDirty = true;
     this.watchChain = this.watchChain.then(async () => {
       this.watchDirty = false;
-      if (this.remote.state !== 'connected') return;
+      const remote = this.link;
+      if (remote.state !== 'connected') return;
       const ranges = [...this.viewports.values()].slice(0, 64);
       try {
-        if (this.state !== 'live' || this.guest || ranges.length === 0) await this.remote.unwatch();
+        if (this.current.name !== 'live' || ranges.length === 0) await remote.unwatch();
         else {
           // (the agent takes the slower of the two when idle: a tick above 100 ms stays as it is)
-          const baseline = await this.remote.watch(ranges, this.tickMs(), VIEW_IDLE_INTERVAL_MS);
-          ranges.forEach((r, i) => {
-            for (const l of [...this.listeners.fresh]) l(r.offset, baseline[i]!);
-          });
+          const baseline = await remote.watch(ranges, this.tickMs(), VIEW_IDLE_INTERVAL_MS);
+          ranges.forEach((r, i) => this.freshEmitter.fire({ offset: r.offset, bytes: baseline[i]! }));
         }
-      } catch {
-        // A disconnect is reported through onDisconnected; nothing else to do here.
+      } catch (err) {
+        // A lost link is reported through onDisconnected (and a replaced one is no longer ours);
+        // anything else would freeze the view without a word.
+        if (remote !== this.link || remote.state !== 'connected' || err instanceof SourceLostError) return;
+        this.watchFailed(err);
       }
     });
   }

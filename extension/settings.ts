@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ViewSettings } from '../webview/protocol';
+import type { ViewSettings } from '../webview/hex-protocol';
 
 /** package.json's default for shmemInspector.tickInterval. */
 const DEFAULT_TICK_MS = 20;

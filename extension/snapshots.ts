@@ -8,7 +8,9 @@ import { looksLikeSnapshot } from '../core/snapshot/reader';
 import { consistencyText } from '../core/snapshot/writer';
 import { damagedMessage, describeRanges } from '../core/snapshot/integrity';
 import type { Range } from '../core/numbers';
+import type { Register } from './commands';
 import { DiffPanel } from './diff-panel';
+import { inert } from './outside-text';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
@@ -44,6 +46,7 @@ class SnapshotDocument implements vscode.CustomDocument {
 export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvider<SnapshotDocument> {
   constructor(
     private readonly manager: SessionManager,
+    private readonly log: Log,
     private readonly view?: SnapshotsView,
   ) {}
 
@@ -68,7 +71,7 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
     const result = await session.remote.verify().catch(() => undefined);
     if (!result) return;
     this.view?.markDamaged(file, result.damaged);
-    if (result.damaged.length > 0) void vscode.window.showWarningMessage(`${damagedMessage(path.basename(file), result.damaged)}: the bytes there are not shown.`);
+    if (result.damaged.length > 0) this.log.warn(`${damagedMessage(path.basename(file), result.damaged)}: the bytes there are not shown.`);
   }
 
   resolveCustomEditor(document: SnapshotDocument, panel: vscode.WebviewPanel): void {
@@ -110,7 +113,7 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
   }
 
   getTreeItem(uri: vscode.Uri): vscode.TreeItem {
-    const item = new vscode.TreeItem(path.basename(uri.fsPath));
+    const item = new vscode.TreeItem(inert(path.basename(uri.fsPath)));
     try {
       const st = fs.statSync(uri.fsPath);
       item.description = `${formatBytes(st.size)} · ${st.mtime.toLocaleString()}`;
@@ -118,11 +121,11 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
       item.description = 'gone';
     }
     item.resourceUri = uri;
-    item.tooltip = uri.fsPath;
+    item.tooltip = inert(uri.fsPath);
     const damaged = this.damaged.get(uri.fsPath);
     if (damaged) {
-      item.description = `damaged: ${describeRanges(damaged, 3)}`;
-      item.tooltip = `${damagedMessage(uri.fsPath, damaged)}`;
+      item.description = inert(`damaged: ${describeRanges(damaged, 3)}`);
+      item.tooltip = inert(damagedMessage(uri.fsPath, damaged));
     }
     item.contextValue = 'snapshot';
     item.iconPath = new vscode.ThemeIcon(damaged ? 'warning' : 'device-camera');
@@ -131,25 +134,18 @@ export class SnapshotsView implements vscode.TreeDataProvider<vscode.Uri> {
   }
 }
 
-function uriArg(arg: unknown): vscode.Uri | undefined {
-  if (arg instanceof vscode.Uri) return arg;
-  if (typeof arg === 'string' && arg.length > 0) return vscode.Uri.file(arg);
-  return undefined;
-}
-
 /** Take Snapshot, Open Snapshot, Compare Snapshots, Compare With Live, Export Raw Bytes. */
 export function registerSnapshotCommands(
   context: vscode.ExtensionContext,
   manager: SessionManager,
   log: Log,
   view: SnapshotsView,
-  register: (id: string, fn: (...args: unknown[]) => Promise<unknown>) => void,
-  sessionArg: (arg: unknown) => Session,
+  register: Register,
 ): void {
-  register('shmemInspector.takeSnapshot', async (arg, targetArg, options) => {
-    const s = sessionArg(arg);
-    const consistent = (options as { consistent?: boolean } | undefined)?.consistent ?? vscode.workspace.getConfiguration('shmemInspector').get<boolean>('checkedSnapshots', false);
-    let target = uriArg(targetArg);
+  register('shmemInspector.takeSnapshot', async (args) => {
+    const s = args.session(0);
+    const consistent = args.option(2, 'consistent') ?? vscode.workspace.getConfiguration('shmemInspector').get<boolean>('checkedSnapshots', false);
+    let target = args.uri(1);
     if (!target) {
       const folder = snapshotsFolder();
       const name = `${path.basename(s.remote.source.replace(/^unix:/, ''))}-${stamp()}.shmsnap`;
@@ -158,9 +154,9 @@ export function registerSnapshotCommands(
     }
     if (!target) return undefined;
     // The save dialog already asked about replacing an existing file.
-    const force = !uriArg(targetArg) && fs.existsSync(target.fsPath);
+    const force = !args.uri(1) && fs.existsSync(target.fsPath);
     const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Snapshot of ${path.basename(s.remote.source)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: inert(`Snapshot of ${path.basename(s.remote.source)}`), cancellable: true },
       async (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
@@ -181,12 +177,12 @@ export function registerSnapshotCommands(
     view.refresh();
     const check = result.checked ? `checked: ${consistencyText(result)}` : 'plain copy (not checked for torn pages)';
     log.info(`snapshot ${result.path}: ${result.size} bytes, ${check}`);
-    void vscode.window.showInformationMessage(`Snapshot saved: ${path.basename(result.path)} (${formatBytes(result.size)}; ${check}).`);
+    log.notify(`Snapshot saved: ${path.basename(result.path)} (${formatBytes(result.size)}; ${check}).`);
     return result;
   });
 
-  register('shmemInspector.openSnapshot', async (arg) => {
-    let uri = uriArg(arg);
+  register('shmemInspector.openSnapshot', async (args) => {
+    let uri = args.uri(0);
     if (!uri) uri = (await vscode.window.showOpenDialog({ title: 'Open Snapshot', filters: { 'Shared memory snapshots': ['shmsnap'] }, defaultUri: snapshotsFolder() }))?.[0];
     if (!uri) return undefined;
     await vscode.commands.executeCommand('vscode.openWith', uri, SNAPSHOT_EDITOR);
@@ -197,19 +193,19 @@ export function registerSnapshotCommands(
     (await vscode.window.showOpenDialog({ title, filters: { 'Shared memory snapshots': ['shmsnap'] }, defaultUri: snapshotsFolder() }))?.[0]?.fsPath;
   const ctx = { manager, log, extensionUri: context.extensionUri };
 
-  register('shmemInspector.compareSnapshots', async (aArg, bArg) => {
-    const a = uriArg(aArg)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the first (A)'));
+  register('shmemInspector.compareSnapshots', async (args) => {
+    const a = args.uri(0)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the first (A)'));
     if (!a) return undefined;
-    const b = uriArg(bArg)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the second (B)'));
+    const b = args.uri(1)?.fsPath ?? (await pickSnapshot('Compare Snapshots: the second (B)'));
     if (!b) return undefined;
     const panel = await DiffPanel.open({ a, b }, ctx);
     context.subscriptions.push(panel);
     return panel.summary;
   });
 
-  register('shmemInspector.compareWithLive', async (arg, snapArg) => {
-    const s = sessionArg(arg);
-    const snap = uriArg(snapArg)?.fsPath ?? (await pickSnapshot(`Compare ${path.basename(s.remote.source)} with a snapshot`));
+  register('shmemInspector.compareWithLive', async (args) => {
+    const s = args.session(0);
+    const snap = args.uri(1)?.fsPath ?? (await pickSnapshot(`Compare ${path.basename(s.remote.source)} with a snapshot`));
     if (!snap) return undefined;
     // A: the snapshot (before), B: the live session (now).
     const panel = await DiffPanel.open({ a: snap, b: s }, ctx);
@@ -217,16 +213,16 @@ export function registerSnapshotCommands(
     return panel.summary;
   });
 
-  register('shmemInspector.exportRaw', async (arg, targetArg, rangeArg) => {
-    const s = sessionArg(arg);
-    const range = (rangeArg as { offset: number; length: number } | undefined) ?? { offset: 0, length: s.remote.info.size };
+  register('shmemInspector.exportRaw', async (args) => {
+    const s = args.session(0);
+    const range = args.range(2) ?? { offset: 0, length: s.remote.info.size };
     if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length <= 0 || range.offset + range.length > s.remote.info.size) {
       throw new InputError('the range to export lies outside the segment');
     }
-    let target = uriArg(targetArg);
+    let target = args.uri(1);
     if (!target) target = await vscode.window.showSaveDialog({ title: 'Export Raw Bytes', defaultUri: vscode.Uri.file(path.join(snapshotsFolder()?.fsPath ?? process.cwd(), `${path.basename(s.remote.source)}.bin`)) });
     if (!target) return undefined;
-    const force = !uriArg(targetArg);
+    const force = !args.uri(1);
     checkTarget(target.fsPath, force, s.remote.info.identity);
     // Written whole or not at all: a temporary file, fsynced, then moved into place.
     const temp = tempPathFor(target.fsPath);

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import type { SessionManager } from './session-manager';
+import { stateLabel, stateSentence } from '../webview/session-state';
+import { inert } from './outside-text';
 
 /** Shows the active session's state; a click pauses or resumes its live view. */
 export function createStatusBar(manager: SessionManager): vscode.Disposable {
@@ -12,10 +14,11 @@ export function createStatusBar(manager: SessionManager): vscode.Disposable {
       return;
     }
     const v = s.view();
-    const icon = v.state === 'live' ? '$(pulse)' : v.state === 'paused' ? '$(debug-pause)' : '$(debug-disconnect)';
-    item.text = `${icon} shm: ${v.state}${v.writable ? ' (rw)' : ''}`;
-    item.tooltip = v.state === 'disconnected' ? `${v.source}: disconnected: ${v.reason}` : `${v.source}: ${v.state}; click to ${v.state === 'live' ? 'pause' : 'resume'}`;
-    item.backgroundColor = v.state === 'disconnected' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    const state = v.state.name;
+    const icon = state === 'live' ? '$(pulse)' : state === 'paused' ? '$(debug-pause)' : '$(debug-disconnect)';
+    item.text = `${icon} shm: ${stateLabel(v.state)}${v.writable ? ' (rw)' : ''}`;
+    item.tooltip = inert(state === 'live' || (state === 'paused' && !v.state.reason) ? `${v.source}: ${state}; click to ${state === 'live' ? 'pause' : 'resume'}` : `${v.source}: ${stateSentence(v.state)}`);
+    item.backgroundColor = state === 'lost' || state === 'guest' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     item.show();
   };
   const sub = manager.onDidChange(update);

@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import { formatBytes } from '../core/numbers';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
+import { stateLabel, stateSentence } from '../webview/session-state';
+import { inert } from './outside-text';
 
 /** The Sessions view: one item per session, with its source, size, state and peer ID. */
 export class SessionsView implements vscode.TreeDataProvider<Session> {
@@ -20,15 +22,16 @@ export class SessionsView implements vscode.TreeDataProvider<Session> {
   getTreeItem(s: Session): vscode.TreeItem {
     const v = s.view();
     const name = path.basename(v.source.replace(/^unix:/, ''));
-    const item = new vscode.TreeItem(v.kind === 'ivshmem' ? `${name} (ivshmem)` : name, vscode.TreeItemCollapsibleState.None);
-    const parts = [formatBytes(v.size), v.state, v.writable ? 'read-write' : 'read-only'];
+    const item = new vscode.TreeItem(inert(v.kind === 'ivshmem' ? `${name} (ivshmem)` : name), vscode.TreeItemCollapsibleState.None);
+    const state = v.state.name;
+    const parts = [formatBytes(v.size), stateLabel(v.state), v.writable ? 'read-write' : 'read-only'];
     if (v.peerId !== undefined) parts.push(`peer ${v.peerId}`);
     parts.push(v.source);
-    item.description = parts.join(' · ');
-    item.tooltip = v.state === 'disconnected' ? `disconnected: ${v.reason}` : `${v.kind} ${v.source}`;
-    if (v.guestCopy) item.description = `${item.description} · guest copy`;
-    item.contextValue = v.guestCopy ? 'session-guest' : `session-${v.state}`;
-    item.iconPath = new vscode.ThemeIcon(v.state === 'live' ? 'pulse' : v.state === 'paused' ? 'debug-pause' : 'debug-disconnect');
+    item.description = inert(parts.join(' · '));
+    item.tooltip = inert(state === 'live' ? `${v.kind} ${v.source}` : stateSentence(v.state));
+    // session-live, session-paused, session-lost, session-guest (package.json menus use them).
+    item.contextValue = `session-${state}`;
+    item.iconPath = new vscode.ThemeIcon(state === 'live' ? 'pulse' : state === 'paused' ? 'debug-pause' : 'debug-disconnect');
     return item;
   }
 }
@@ -64,7 +67,7 @@ export class PeersView implements vscode.TreeDataProvider<PeerItem> {
     switch (p.kind) {
       case 'own': {
         const item = new vscode.TreeItem(`peer ${p.id} (this session)`, p.interrupts.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-        item.description = `${p.interrupts.length} vector(s) · ${p.session.remote.source}`;
+        item.description = inert(`${p.interrupts.length} vector(s) · ${p.session.remote.source}`);
         item.iconPath = new vscode.ThemeIcon('account');
         return item;
       }

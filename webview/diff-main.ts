@@ -4,27 +4,16 @@
  * per-field summary, and a jump to the live session's hex view.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { DiffHostMessage, DiffModel, DiffReplies, DiffRequest, DiffWebviewMessage } from './protocol';
+import { Client, type Wire } from '../shared/messenger';
+import { diffProtocol, type DiffModel } from './diff-protocol';
+import { failure } from './failure';
 import { el } from './dom';
 
 interface VsCodeApi {
-  postMessage(message: DiffWebviewMessage): void;
+  postMessage(message: Wire): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
-
-const pending = new Map<number, { resolve: (b: never) => void; reject: (e: Error) => void }>();
-let nextId = 1;
-function request<T extends DiffRequest>(r: T): Promise<DiffReplies[T['type']]> {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (b: never) => void, reject });
-    setTimeout(() => {
-      if (pending.delete(id)) reject(new Error('no answer from the extension within 15 s'));
-    }, 15_000);
-    vscode.postMessage({ type: 'request', id, request: r });
-  });
-}
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const LIST_LIMIT = 2000;
@@ -59,7 +48,7 @@ function render(m: DiffModel): void {
     b.setAttribute('secondary', '');
     b.addEventListener('click', () => {
       const r = m.ranges[selected];
-      if (r) void request({ type: 'reveal', side, offset: r.offset, length: r.length }).catch((e: Error) => say(e.message));
+      if (r) void host.request('reveal', { side, offset: r.offset, length: r.length }).catch((err: unknown) => say(failure(err, 'cannot show it').text));
     });
     nav.append(b);
   }
@@ -113,10 +102,10 @@ async function select(i: number): Promise<void> {
   const from = Math.max(0, Math.floor((r.offset - CONTEXT) / 16) * 16);
   const to = Math.min(Math.max(model.a.size, model.b.size), Math.ceil((r.offset + Math.min(r.length, 4096) + CONTEXT) / 16) * 16);
   try {
-    const { a, b } = await request({ type: 'pair', offset: from, length: to - from });
+    const { a, b } = await host.request('pair', { offset: from, length: to - from });
     pane.replaceChildren(rows(from, a, b));
   } catch (err) {
-    say((err as Error).message);
+    say(failure(err, 'cannot read the bytes').text);
   }
 }
 
@@ -145,19 +134,10 @@ function rows(from: number, a: Uint8Array, b: Uint8Array): HTMLElement {
   return table;
 }
 
-window.addEventListener('message', (event: MessageEvent<DiffHostMessage>) => {
-  const m = event.data;
-  if (m.type === 'model') render(m.model);
-  else if (m.type === 'reply') {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.ok) p.resolve(m.body as never);
-    else p.reject(new Error(m.error));
-  }
-});
+const host = new Client(diffProtocol, { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err) }, { model: render });
+window.addEventListener('message', (event: MessageEvent<unknown>) => host.receive(event.data));
 window.addEventListener('keydown', (e) => {
   if (e.key === 'n' || e.key === 'F8') void select(selected + 1);
   if (e.key === 'p' || (e.key === 'F8' && e.shiftKey)) void select(selected - 1);
 });
-vscode.postMessage({ type: 'ready' });
+host.notify('ready', {});

@@ -7,23 +7,24 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { HostChannel } from './channel';
+import { Client, type Wire } from '../shared/messenger';
 import { HexView, formatOffset } from './hex-view';
 import { parseOffsetInput, parsePattern } from './input';
 import { inspect } from './inspector';
-import { MAX_READ, type HostMessage, type SessionView, type ViewSettings, type WebviewMessage } from './protocol';
+import { MAX_READ, hexProtocol, type Band, type Bytes, type SessionView, type ViewSettings } from './hex-protocol';
 import { PageCache } from './page-cache';
+import { stateSentence } from './session-state';
+import { failure } from './failure';
 import { el } from './dom';
 
 interface VsCodeApi {
-  postMessage(message: WebviewMessage): void;
+  postMessage(message: Wire): void;
   setState(state: unknown): void;
   getState(): unknown;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-const channel = new HostChannel((m) => vscode.postMessage(m));
 
 /** A vscode-elements control, typed loosely: the parts we use. */
 type Field = HTMLElement & { value: string };
@@ -35,13 +36,13 @@ class App {
   private readonly banner = el('div', 'banner');
   private readonly status = el('span', 'status');
   private readonly inspectorBody = el('tbody');
-  private searchId: number | undefined;
+  private search: AbortController | undefined;
   private lastViewport = '';
-  private wasGuestCopy: boolean | undefined = false;
+  private wasGuestCopy = false;
 
   constructor(private readonly root: HTMLElement) {}
 
-  init(session: SessionView, settings: ViewSettings, top: number, cursor: number, first?: { offset: number; bytes: Uint8Array }): void {
+  init(session: SessionView, settings: ViewSettings, top: number, cursor: number, first?: Bytes): void {
     this.session = session;
     this.cache = new PageCache(session.size);
     if (first) this.cache.store(first.offset, first.bytes);
@@ -51,7 +52,7 @@ class App {
       onEdit: (at, value) => void this.edit(at, value),
       onCursor: () => this.showInspector(),
       onHover: (offset, show) => {
-        channel.request({ type: 'describe', offset }).then(({ label }) => label && show(label), () => undefined);
+        host.request('describe', { offset }).then(({ label }) => label && show(label), () => undefined);
       },
     });
     this.view.fadeMs = settings.highlightFadeMs;
@@ -107,29 +108,26 @@ class App {
       cancel.hidden = false;
       ring.hidden = false;
       this.say('searching…');
+      const search = new AbortController();
+      this.search = search;
       try {
-        const { offset } = await channel.request(
-          { type: 'search', pattern: parsed.bytes, from },
-          { timeoutMs: 0, onId: (id) => (this.searchId = id), onProgress: (d, t) => this.say(`searching… ${Math.floor((d / t) * 100)}%`) },
-        );
+        const { offset } = await host.request('search', { pattern: parsed.bytes, from }, { signal: search.signal, onProgress: (d, t) => this.say(`searching… ${Math.floor((d / t) * 100)}%`) });
         if (offset === null) this.say('not found', true);
         else {
           this.view.goto(offset, parsed.bytes.length);
           this.say(`found at 0x${offset.toString(16)}`);
         }
       } catch (err) {
-        this.say((err as Error).message, true);
+        this.fail(err, 'search');
       } finally {
-        this.searchId = undefined;
+        if (this.search === search) this.search = undefined;
         cancel.hidden = true;
         ring.hidden = true;
       }
     };
     findButton.addEventListener('click', () => void find());
     findField.addEventListener('keydown', (e) => (e as KeyboardEvent).key === 'Enter' && void find());
-    cancel.addEventListener('click', () => {
-      if (this.searchId !== undefined) void channel.request({ type: 'cancel', request: this.searchId }).catch(() => undefined);
-    });
+    cancel.addEventListener('click', () => this.search?.abort());
     bar.append(gotoField, gotoButton, el('span', 'sep'), findField, mode, findButton, cancel, ring, this.status);
     return bar;
   }
@@ -151,21 +149,20 @@ class App {
 
   updateSession(session: SessionView): void {
     this.session = session;
-    this.view.writable = session.writable && (session.state !== 'disconnected' || session.guestCopy === true);
-    const notes: string[] = [];
-    if (session.guestCopy) notes.push(`Disconnected: ${session.reason}. Reconnect as Master writes it back; Reconnect as Peer throws it away.`);
-    else if (session.state === 'disconnected') notes.push(`Disconnected: ${session.reason ?? 'the source went away'}. Showing the last bytes received.`);
-    else if (session.state === 'paused') notes.push('Live view paused: the bytes are not updated.');
-    this.banner.textContent = notes.join(' ');
-    this.banner.hidden = notes.length === 0;
-    this.banner.className = `banner ${session.state}`;
-    document.body.dataset.state = session.state;
+    const state = session.state;
+    const guestCopy = state.name === 'guest';
+    this.view.writable = session.writable && state.name !== 'lost';
+    const note = stateSentence(state);
+    this.banner.textContent = note;
+    this.banner.hidden = note === '';
+    this.banner.className = `banner ${state.name === 'lost' || guestCopy ? 'disconnected' : state.name}`;
+    document.body.dataset.state = state.name;
     document.body.dataset.source = session.source;
     document.body.dataset.writable = String(session.writable);
-    document.body.dataset.guestCopy = String(session.guestCopy === true);
-    if (session.guestCopy !== this.wasGuestCopy) {
+    document.body.dataset.guestCopy = String(guestCopy);
+    if (guestCopy !== this.wasGuestCopy) {
       // Entering or leaving the guest-side copy: what the view holds belongs to the other side.
-      this.wasGuestCopy = session.guestCopy;
+      this.wasGuestCopy = guestCopy;
       this.cache.clear();
     }
     this.view.draw();
@@ -181,7 +178,7 @@ class App {
     }
   }
 
-  changes(changes: { offset: number; bytes: Uint8Array }[]): void {
+  changes(changes: Bytes[]): void {
     const now = performance.now();
     for (const c of changes) this.cache.apply(c.offset, c.bytes, now);
     this.view.draw();
@@ -198,7 +195,7 @@ class App {
     this.view.goto(offset, length);
   }
 
-  layout(regions: { name: string; offset: number; size: number; color: string | undefined }[]): void {
+  layout(regions: Band[]): void {
     this.view.bands = [...regions].sort((a, b) => a.offset - b.offset);
     this.view.draw();
   }
@@ -208,23 +205,23 @@ class App {
     if (key === this.lastViewport) return;
     this.lastViewport = key;
     vscode.setState({ source: this.session.source, offset });
-    channel.send({ type: 'viewport', offset, length, cursor });
+    host.notify('viewport', { offset, length, cursor });
   }
 
   private fetch(ranges: { offset: number; length: number }[]): void {
     for (const range of ranges) {
       const r = { offset: range.offset, length: Math.min(range.length, MAX_READ) };
       this.cache.markInFlight(r, true);
-      channel.request({ type: 'read', ...r }).then(
+      host.request('read', r).then(
         ({ bytes }) => {
           this.cache.markInFlight(r, false);
           this.cache.store(r.offset, bytes);
           this.view.draw();
           this.showInspector();
         },
-        (err: Error) => {
+        (err: unknown) => {
           this.cache.markInFlight(r, false);
-          this.say(`cannot read 0x${r.offset.toString(16)}: ${err.message}`, true);
+          this.fail(err, `cannot read 0x${r.offset.toString(16)}`);
         },
       );
     }
@@ -235,12 +232,12 @@ class App {
     this.cache.apply(at, new Uint8Array([value]), performance.now());
     this.view.draw();
     try {
-      await channel.request({ type: 'write', offset: at, bytes: new Uint8Array([value]) });
+      await host.request('write', { offset: at, bytes: new Uint8Array([value]) });
       this.say(`wrote 0x${value.toString(16).padStart(2, '0')} at 0x${at.toString(16)}`);
     } catch (err) {
       if (before !== undefined) this.cache.apply(at, new Uint8Array([before]), performance.now());
       this.view.draw();
-      this.say(`not written: ${(err as Error).message}`, true);
+      this.fail(err, 'not written');
     }
   }
 
@@ -262,6 +259,13 @@ class App {
     );
   }
 
+  /** A failed request, said by its kind (the page's data-last-error holds the kind, for tests). */
+  private fail(err: unknown, doing: string): void {
+    const f = failure(err, doing);
+    document.body.dataset.lastError = f.code;
+    this.say(f.text, f.warn);
+  }
+
   private say(text: string, warn = false): void {
     this.status.textContent = text;
     this.status.classList.toggle('warn', warn);
@@ -270,32 +274,35 @@ class App {
 
 const app = new App(document.getElementById('app')!);
 let ready = false;
-window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
-  const m = event.data;
-  if (channel.receive(m)) return;
-  switch (m.type) {
-    case 'init':
+const host = new Client(
+  hexProtocol,
+  { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err), onMalformed: (err) => console.error(err) },
+  {
+    init: (m) => {
       app.init(m.session, m.settings, m.top, m.cursor, m.first);
       ready = true;
-      break;
-    case 'session':
-      if (ready) app.updateSession(m.session);
-      break;
-    case 'settings':
-      if (ready) app.settings(m.settings);
-      break;
-    case 'changes':
+      if (m.select) app.goto(m.select.offset, m.select.length);
+    },
+    // Until init, there is no view to update: what init brings is current.
+    session: (s) => {
+      if (ready) app.updateSession(s);
+    },
+    settings: (s) => {
+      if (ready) app.settings(s);
+    },
+    changes: (m) => {
       if (ready) app.changes(m.changes);
-      break;
-    case 'fresh':
+    },
+    fresh: (m) => {
       if (ready) app.fresh(m.offset, m.bytes);
-      break;
-    case 'goto':
+    },
+    goto: (m) => {
       if (ready) app.goto(m.offset, m.length);
-      break;
-    case 'layout':
+    },
+    layout: (m) => {
       if (ready) app.layout(m.regions);
-      break;
-  }
-});
-channel.send({ type: 'ready' });
+    },
+  },
+);
+window.addEventListener('message', (event: MessageEvent<unknown>) => host.receive(event.data));
+host.notify('ready', {});

@@ -3,11 +3,12 @@
  * and, range by range and field by field, what role=master and role=peer keep and throw away.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { Kind, ReconnectModel, ReportHostMessage, ReportWebviewMessage } from './protocol';
+import { Client, type Wire } from '../shared/messenger';
+import { reportProtocol, type Kind, type ReconnectModel } from './report-protocol';
 import { el } from './dom';
 
 interface VsCodeApi {
-  postMessage(message: ReportWebviewMessage): void;
+  postMessage(message: Wire): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
@@ -23,6 +24,9 @@ function render(m: ReconnectModel): void {
   const app = document.getElementById('app')!;
   const head = el('header');
   head.append(el('h1', undefined, `Reconnect ${m.source}`), el('div', 'cause', `${m.cause}.`));
+  // An Apply was refused because this is not what the user saw: say why, and show what is now.
+  if (m.changed) head.append(el('div', 'changed', `Not applied: ${m.changed}. This is the new preview; apply again if it is what you want.`));
+  document.body.dataset.preview = String(m.preview);
   const counts = el('table', 'counts');
   for (const kind of ['local', 'remote', 'both', 'conflict'] as const) {
     const tr = el('tr', `kind-${kind}`);
@@ -39,14 +43,14 @@ function render(m: ReconnectModel): void {
   if (!m.result) {
     const bm = el('vscode-button', undefined, 'Apply role=master');
     bm.id = 'apply-master';
-    bm.addEventListener('click', () => vscode.postMessage({ type: 'apply', role: 'master' }));
+    bm.addEventListener('click', () => host.notify('apply', { role: 'master', preview: m.preview }));
     const bp = el('vscode-button', undefined, 'Apply role=peer');
     bp.id = 'apply-peer';
-    bp.addEventListener('click', () => vscode.postMessage({ type: 'apply', role: 'peer' }));
+    bp.addEventListener('click', () => host.notify('apply', { role: 'peer', preview: m.preview }));
     const cancel = el('vscode-button', undefined, 'Cancel (stay disconnected)');
     cancel.id = 'cancel';
     cancel.setAttribute('secondary', '');
-    cancel.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
+    cancel.addEventListener('click', () => host.notify('cancel', {}));
     buttons.append(bm, bp, cancel);
   } else {
     const r = m.result;
@@ -82,7 +86,6 @@ function render(m: ReconnectModel): void {
   app.replaceChildren(...parts);
 }
 
-window.addEventListener('message', (e: MessageEvent<ReportHostMessage>) => {
-  if (e.data.type === 'model') render(e.data.model);
-});
-vscode.postMessage({ type: 'ready' });
+const host = new Client(reportProtocol, { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err) }, { model: render });
+window.addEventListener('message', (e: MessageEvent<unknown>) => host.receive(e.data));
+host.notify('ready', {});

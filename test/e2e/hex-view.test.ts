@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { frameWith, hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
 import { ROOT, eventually, tempDir } from '../helpers/temp';
+import { writeSnapshot } from '../../core/snapshot/writer';
+import { MemorySource } from '../../core/sources/memory-source';
 
 /**
  * The hex view in a real browser (Debian's chromium) inside a real VS Code (code-server): what a
@@ -78,6 +80,46 @@ async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 /**
+ * Shows a tab and returns its hex view's frame once it shows `source`. A view opened at start-up
+ * may take the front again a moment after its tab appeared (the editor opens after the tab), and
+ * a restored tab's view is built only when shown: click again until it is the one shown.
+ */
+async function showTab(page: Page, tab: ReturnType<Page['locator']>, source: string | ((source: string) => boolean), tries = 6): Promise<Frame> {
+  const wanted = typeof source === 'string' ? (s: string) => s === source : source;
+  for (let attempt = 1; ; attempt++) {
+    await tab.click();
+    try {
+      return await hexFrame(page, async (f) => wanted((await f.evaluate(() => document.body.dataset.source)) ?? '') && (await f.isVisible('.rows')), 10_000);
+    } catch (err) {
+      if (attempt >= tries) {
+        const sources = await Promise.all(page.frames().map((f) => f.evaluate(() => `${document.body?.dataset.source}:${document.querySelectorAll('.row').length}`).catch(() => '?')));
+        throw new Error(`${(err as Error).message} (${await tab.textContent()}); frames: ${sources.join(' ')}`, { cause: err });
+      }
+      console.log(`# the view of ${await tab.textContent()} was not shown after try ${attempt}; again`);
+    }
+  }
+}
+
+/**
+ * Waits for the notification whose text matches `what`, and checks that it shows `text` as text and
+ * holds no link that runs a command (VS Code renders [label](command:...) in a notification as one).
+ */
+async function assertInertNotification(page: Page, what: RegExp, text: string): Promise<void> {
+  const toast = page.locator('.notifications-toasts .notification-list-item').filter({ hasText: what });
+  await toast.first().waitFor({ timeout: 30_000 }).catch(async (err) => {
+    await page.screenshot({ path: path.join(OUT, 'notification-failure.png') });
+    throw err;
+  });
+  const seen = await toast.first().evaluate((el) => ({
+    text: (el.querySelector('.notification-list-item-message')?.textContent ?? '').replace(/\u2060/g, ''),
+    links: [...el.querySelectorAll('a, [href], [data-href]')].map((a) => `${a.getAttribute('href') ?? ''} ${a.getAttribute('data-href') ?? ''} ${a.getAttribute('title') ?? ''}`),
+  }));
+  assert.ok(seen.text.includes(text), `the notification does not show the name as text: ${seen.text}`);
+  assert.deepEqual(seen.links.filter((l) => /command:/i.test(l)), [], `a command link in the notification: ${seen.text}`);
+  await page.screenshot({ path: path.join(OUT, 'inert-notification.png') });
+}
+
+/**
  * Answers VS Code's own file dialog in code-server: a quick input that takes a typed path. It opens
  * after the command palette has closed, in the same widget, and writes its starting folder into the
  * box once it has read it: a path typed before that is overwritten, so wait for it, type, check the
@@ -126,6 +168,13 @@ test('the hex view in a real browser', async (t) => {
   fs.ftruncateSync(fd, BIG);
   fs.writeSync(fd, Buffer.from('past 4 GiB!'), 0, 11, FAR);
   fs.closeSync(fd);
+  // Two sources with the same file name in different folders: two sessions, two views.
+  const twins = ['a', 'b'].map((d) => path.join(dir, d, 'ivshmem'));
+  for (const [i, twin] of twins.entries()) {
+    fs.mkdirSync(path.dirname(twin));
+    // As large as live.bin: the default layout fits (no error notification in the way).
+    fs.writeFileSync(twin, Buffer.alloc(65536, 0xa0 + i));
+  }
   const opened: Workbench[] = [];
   t.after(async () => {
     for (const w of opened) await w.close();
@@ -133,7 +182,8 @@ test('the hex view in a real browser', async (t) => {
   });
   const wb = await openWorkbench({
     dir,
-    settings: { 'shmemInspector.autoAttach': [big, live], 'shmemInspector.tickInterval': 50, 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') },
+    // live.bin last: its view is the one in front at start-up.
+    settings: { 'shmemInspector.autoAttach': [...twins, big, live], 'shmemInspector.tickInterval': 50, 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') },
   });
   opened.push(wb);
   const page = wb.page;
@@ -255,6 +305,17 @@ test('the hex view in a real browser', async (t) => {
     await page.screenshot({ path: path.join(OUT, 'sessions-view.png') });
   });
   await t.test('after a window reload the hex views come back where they were', async () => {
+    // Of the two views named "ivshmem (hex)", the user closes b's: after the reload a's comes back,
+    // and b's is opened again by the start-up attach (a tab's label cannot tell them apart).
+    const twinTabs = page.locator('.tab:has-text("ivshmem (hex)")');
+    assert.equal(await twinTabs.count(), 2);
+    // a's view is seen once, so that it has a place to come back to (a view never shown has none:
+    // VS Code builds a hidden tab's page only when it is shown).
+    await showTab(page, twinTabs.nth(0), twins[0]!);
+    await showTab(page, twinTabs.nth(1), twins[1]!);
+    // (The palette offers "Close All Editor Groups" before "Close Editor": the tab's own button.)
+    await twinTabs.nth(1).locator('.codicon-close').click();
+    await eventually(async () => (await twinTabs.count()) === 1, 10_000, "b's view to close");
     // Reload the way VS Code does it (the command saves the workbench state first; a bare browser
     // reload may cut that short, and then VS Code has no views to restore).
     // Mark this page, then wait for a workbench in a page without the mark: a new one (however long
@@ -262,12 +323,15 @@ test('the hex view in a real browser', async (t) => {
     await page.evaluate(() => ((window as unknown as { beforeReload?: boolean }).beforeReload = true));
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForFunction(() => !(window as unknown as { beforeReload?: boolean }).beforeReload && document.querySelector('.monaco-workbench') !== null, undefined, { timeout: 60_000, polling: 200 });
-    // VS Code restores a hidden tab's webview only when it is shown, and the start-up attach may
-    // have opened (and focused) a view meanwhile: show live.bin's tab.
+    // The start-up attach opens (and focuses) b's view, the one closed above: wait for it, then
+    // show live.bin's tab (VS Code restores a hidden tab's webview only when it is shown).
+    await eventually(async () => (await twinTabs.count()) === 2, 60_000, 'two "ivshmem (hex)" views after the reload').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
+      throw new Error(`${(err as Error).message}; tabs: ${(await page.locator('.tab').allTextContents()).join(' | ')}`);
+    });
     const liveTab = page.locator('.tab:has-text("live.bin (hex)")');
     await liveTab.waitFor({ timeout: 60_000 });
-    await liveTab.click();
-    const frame = await hexFrame(page, async (f) => (await f.evaluate(() => document.body.dataset.source)) === live, 60_000).catch(async (err) => {
+    const frame = await showTab(page, liveTab, live).catch(async (err) => {
       await page.screenshot({ path: path.join(OUT, 'restore-failure.png') });
       const tabs = await page.locator('.tab').allTextContents();
       const sources = await Promise.all(page.frames().map((f) => f.evaluate(() => `${document.body?.dataset.source}:${document.querySelectorAll('.row').length}`).catch(() => '?')));
@@ -286,6 +350,23 @@ test('the hex view in a real browser', async (t) => {
     await page.waitForSelector('.pane-body .monaco-list-row:has-text("live.bin")', { timeout: 10_000 });
     const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
     assert.equal(rows.filter((r) => r.includes('live.bin')).length, 1, rows.join(' | '));
+    // Both twins have their view again, each of its own source.
+    const shown: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const f = await showTab(page, twinTabs.nth(i), (source) => twins.includes(source));
+      shown.push((await f.evaluate(() => document.body.dataset.source)) ?? '');
+    }
+    assert.deepEqual(shown.sort(), [...twins].sort());
+  });
+
+  await t.test('a file name holding a command: link is shown as text in the error notification, never as a link', async () => {
+    const hostile = path.join(dir, '[x](command:workbench.action.quit)');
+    fs.writeFileSync(hostile, ''); // empty: the attach fails, and the error names the file
+    await runCommand(page, 'Shared Memory: Attach Backing File');
+    await answerFileDialog(page, 'Attach Backing File', hostile);
+    await assertInertNotification(page, /is empty: there is nothing to map/, '[x](command:workbench.action.quit)');
+    // Out of the way of the next steps.
+    await runCommand(page, 'Notifications: Clear All Notifications');
   });
 
   await t.test('the Regions view shows a field written by another process change', async () => {
@@ -308,7 +389,10 @@ test('the hex view in a real browser', async (t) => {
     // Selecting the field selects its bytes in the hex view.
     await head.click();
     const frame = await frameFor(page, live);
-    await poll(frame, async () => (await frame.evaluate(() => [...document.querySelectorAll('.hex .b.selected')].map((e) => (e as HTMLElement).dataset.offset).join(','))) === '8,9,10,11', 'the field\'s bytes selected');
+    await poll(frame, async () => (await frame.evaluate(() => [...document.querySelectorAll('.hex .b.selected')].map((e) => (e as HTMLElement).dataset.offset).join(','))) === '8,9,10,11', 'the field\'s bytes selected').catch(async (err) => {
+      await page.screenshot({ path: path.join(OUT, 'regions-failure.png') });
+      throw err;
+    });
     await page.screenshot({ path: path.join(OUT, 'regions-view.png') });
   });
 
@@ -408,4 +492,26 @@ test('the hex view in a real browser', async (t) => {
   });
 
 
+});
+
+test('in Restricted Mode, a snapshot planted in the folder whose embedded layout holds a command: link: the error shows it as text', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const { dir, cleanup } = tempDir('shmem-inspect-e2e-untrusted-');
+  const opened: Workbench[] = [];
+  t.after(async () => {
+    for (const w of opened) await w.close();
+    cleanup();
+  });
+  // What a cloned repository could carry: a valid snapshot whose layout has an unknown property,
+  // which the layout compiler quotes verbatim in its error.
+  const workspace = path.join(dir, 'workspace');
+  fs.mkdirSync(workspace, { recursive: true });
+  const planted = path.join(workspace, 'planted.shmsnap');
+  const layout = JSON.stringify({ regions: [{ name: 'r', offset: 0, type: 'u8', '[x](command:workbench.action.quit)': 1 }] });
+  await writeSnapshot(new MemorySource(new Uint8Array(4096), '/dev/shm/planted', false), { target: planted, layout, force: false });
+  const wb = await openWorkbench({ dir, untrusted: true });
+  opened.push(wb);
+  await runCommand(wb.page, 'Shared Memory: Open Snapshot');
+  await answerFileDialog(wb.page, 'Open Snapshot', planted);
+  await assertInertNotification(wb.page, /unknown property/, '[x](command:workbench.action.quit)');
 });

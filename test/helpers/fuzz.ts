@@ -7,12 +7,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MessageError, parseFromAgent, parseToAgent } from '../../agent/codec';
+import { agentProtocol } from '../../agent/protocol';
+import { MessageError } from '../../shared/checks';
+import { checkForClient, checkForServer } from '../../shared/messenger';
 import { compileLayout } from '../../core/layout/compile';
 import type { StructType } from '../../core/layout/model';
 import { ClientProtocol, ProtocolError } from '../../core/ivshmem/messages';
 import { FormatError, decodeHeader, encodeHeader, headerLength, type SnapshotHeader } from '../../core/snapshot/format';
-import { WebviewMessageError, parseDiffWebviewMessage, parseReportMessage, parseWebviewMessage } from '../../webview/protocol';
+import { diffProtocol } from '../../webview/diff-protocol';
+import { hexProtocol } from '../../webview/hex-protocol';
+import { reportProtocol } from '../../webview/report-protocol';
 import { ROOT, rng } from './temp';
 
 export const REGRESSIONS = path.join(ROOT, 'test', 'fuzz-regressions');
@@ -54,7 +58,7 @@ function randomJson(random: (n: number) => number, depth = 0): unknown {
   const atoms = [0, -1, 1.5, 2 ** 53, 2 ** 64, 'u8', 'char[4]', 'x', '', '0x10', true, null, [], {}];
   if (depth > 4 || random(3) === 0) return atoms[random(atoms.length)];
   if (random(3) === 0) return Array.from({ length: random(4) }, () => randomJson(random, depth + 1));
-  const keys = ['name', 'type', 'offset', 'count', 'fields', 'regions', 'types', 'size', 'stride', 'enum', 'flags', 'endian', 'color', 'packed', 'id', 'request', 'kind', 'ok', 'role', 'bytes', 'length', 'pattern', 'from', 'event'];
+  const keys = ['name', 'type', 'offset', 'count', 'fields', 'regions', 'types', 'size', 'stride', 'enum', 'flags', 'endian', 'color', 'packed', 'id', 'm', 'params', 'body', 'ok', 'code', 'role', 'bytes', 'length', 'pattern', 'from', 'preview'];
   const o: Record<string, unknown> = {};
   for (let i = random(6); i > 0; i--) o[keys[random(keys.length)]!] = randomJson(random, depth + 1);
   return o;
@@ -141,9 +145,9 @@ export const TARGETS: FuzzTarget[] = [
     name: 'agent messages',
     make: (random) => randomJson(random),
     run: (input) => {
-      for (const parse of [parseToAgent, parseFromAgent]) {
+      for (const check of [checkForServer, checkForClient]) {
         try {
-          parse(input);
+          check(agentProtocol, input);
         } catch (e) {
           if (!(e instanceof MessageError)) throw e;
         }
@@ -155,16 +159,19 @@ export const TARGETS: FuzzTarget[] = [
     name: 'webview messages (host side)',
     make: (random) => {
       const m = randomJson(random) as Record<string, unknown>;
-      if (m && typeof m === 'object' && random(2)) m.type = ['ready', 'viewport', 'request', 'apply', 'cancel'][random(5)];
-      if (m && typeof m === 'object' && random(2)) m.request = { type: ['read', 'write', 'search', 'cancel', 'describe', 'pair', 'reveal'][random(7)], offset: random(3) ? random(1 << 20) : -1, length: random(3) ? random(4096) : 2 ** 40, id: 1 };
+      if (m && typeof m === 'object' && random(2)) m.m = ['request', 'note', 'cancel', 'reply'][random(4)];
+      if (m && typeof m === 'object' && random(2)) m.type = ['ready', 'viewport', 'read', 'write', 'search', 'describe', 'pair', 'reveal', 'apply', 'cancel'][random(10)];
+      const body = { offset: random(3) ? random(1 << 20) : -1, length: random(3) ? random(4096) : 2 ** 40, side: ['a', 'b', 'c'][random(3)], role: ['master', 'peer', 'x'][random(3)], preview: random(3) };
+      if (m && typeof m === 'object' && random(2)) m[random(2) ? 'params' : 'body'] = body;
+      if (m && typeof m === 'object' && random(2)) m.id = random(3);
       return m;
     },
     run: (input) => {
-      for (const parse of [parseWebviewMessage, parseDiffWebviewMessage, parseReportMessage]) {
+      for (const protocol of [hexProtocol, diffProtocol, reportProtocol]) {
         try {
-          parse(input);
+          checkForServer(protocol, input);
         } catch (e) {
-          if (!(e instanceof WebviewMessageError)) throw e;
+          if (!(e instanceof MessageError)) throw e;
         }
       }
     },

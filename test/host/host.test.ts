@@ -48,7 +48,9 @@ async function runSuite(t: TestContext, files: string[], vsix?: string, options:
   assert.equal(report.node, process.version);
   assert.ok(report.results.length >= files.length, 'fewer results than suite files');
   for (const r of report.results as { name: string; ok: boolean; error?: string; ms: number }[]) {
-    await t.test(r.name, () => {
+    await t.test(r.name, (st) => {
+      // How long it took in the extension host (the in-host harness times each test out at 60 s).
+      st.diagnostic(`${r.ms} ms in the extension host`);
       if (!r.ok) assert.fail(r.error);
     });
   }

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgentServer } from '../../agent/agent-server';
-import type { FromAgent } from '../../agent/protocol';
+import type { Wire } from '../../shared/messenger';
 import { tempDir } from '../helpers/temp';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -15,18 +15,18 @@ test('watch with an idle interval: fast while changing, slow after 2 s of quiet,
   t.after(cleanup);
   const file = path.join(dir, 'seg');
   fs.writeFileSync(file, Buffer.alloc(65536));
-  const sent: FromAgent[] = [];
+  const sent: Wire[] = [];
   const agent = new AgentServer((m) => sent.push(m));
-  t.after(() => agent.handle({ id: 99, request: { type: 'close' } }));
-  await agent.handle({ id: 1, request: { type: 'open', source: file, writable: false } });
+  t.after(() => agent.handle({ m: 'request', id: 99, type: 'close', params: {} }));
+  await agent.handle({ m: 'request', id: 1, type: 'open', params: { source: file, writable: false } });
   const opened = sent.at(-1);
-  assert.ok(opened?.kind === 'reply' && opened.ok, JSON.stringify(opened));
+  assert.ok(opened?.m === 'reply' && opened.ok, JSON.stringify(opened));
   const source = (agent as unknown as { source: { read: (...a: unknown[]) => unknown } }).source;
   let reads = 0;
   const read = source.read.bind(source);
   source.read = (...a: unknown[]) => (reads++, read(...a));
-  await agent.handle({ id: 2, request: { type: 'watch', ranges: [{ offset: 0, length: 4096 }], intervalMs: 10, idleIntervalMs: 400 } });
-  const changes = (): number => sent.filter((m) => m.kind === 'event' && m.event.type === 'changes').length;
+  await agent.handle({ m: 'request', id: 2, type: 'watch', params: { ranges: [{ offset: 0, length: 4096 }], intervalMs: 10, idleIntervalMs: 400 } });
+  const changes = (): number => sent.filter((m) => m.m === 'note' && m.type === 'changes').length;
 
   const fastStart = reads;
   await sleep(1000);
@@ -49,7 +49,7 @@ test('watch with an idle interval: fast while changing, slow after 2 s of quiet,
   assert.ok(reads - againStart >= 12, `only ${reads - againStart} samples in 0.5 s after a change`);
 
   // Without an idle interval (the CLI's watch), the pace never changes.
-  await agent.handle({ id: 3, request: { type: 'watch', ranges: [{ offset: 0, length: 4096 }], intervalMs: 10 } });
+  await agent.handle({ m: 'request', id: 3, type: 'watch', params: { ranges: [{ offset: 0, length: 4096 }], intervalMs: 10 } });
   await sleep(2300);
   const steadyStart = reads;
   await sleep(500);

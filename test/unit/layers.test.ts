@@ -27,3 +27,13 @@ test('webview/ may not import Node modules or vscode', async () => {
 test('explicit any is an error everywhere', async () => {
   assert.ok((await lint('cli/probe.ts', 'export const x: any = 1;\n')).some((m) => m.includes('no-explicit-any')));
 });
+
+test('shared/ imports nothing of Node, vscode or the layers; extension/ shows notifications only through Log', async () => {
+  for (const mod of ['node:fs', 'vscode', '../core/errors', '../webview/dom']) {
+    const messages = await lint('shared/probe.ts', `import * as m from '${mod}';\nexport const x = m;\n`);
+    assert.ok(messages.some((m) => m.startsWith('no-restricted-imports')), `shared/ importing ${mod} passed lint`);
+  }
+  const shown = "import * as vscode from 'vscode';\nexport const x = (): unknown => vscode.window.showErrorMessage('a');\n";
+  assert.ok((await lint('extension/probe.ts', shown)).some((m) => m.startsWith('no-restricted-syntax')));
+  assert.deepEqual(await lint('extension/log.ts', shown), []);
+});

@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CancelledError, InputError, SourceLostError } from '../../core/errors';
 import { RemoteSession } from '../../agent/remote-session';
-import { eventually, seededBytes, tempDir } from '../helpers/temp';
+import { setListenerErrorSink } from '../../core/events';
+import { eventually, pwrite, seededBytes, tempDir } from '../helpers/temp';
 
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
@@ -41,22 +42,46 @@ test('a bad source is an InputError with the reason', async () => {
   await assert.rejects(RemoteSession.attach('unix:'), /needs a socket path/);
 });
 
-test('watch delivers changes made by another writer, and last bytes follow them', async (t) => {
+/** An 8 KiB zeroed backing file attached in an agent; both go when the test ends. */
+async function attachedZeros(t: TestContext): Promise<{ file: string; session: RemoteSession }> {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const file = path.join(dir, 'seg');
   fs.writeFileSync(file, Buffer.alloc(8192));
   const session = await RemoteSession.attach(file);
   t.after(() => session.close());
+  return { file, session };
+}
+
+test('watch delivers changes made by another writer, and last bytes follow them', async (t) => {
+  const { file, session } = await attachedZeros(t);
   const ticks: { offset: number; after: number[] }[] = [];
   session.onChanges((tick) => tick.changes.forEach((c) => ticks.push({ offset: c.offset, after: [...c.after] })));
   await session.watch([{ offset: 0, length: 8192 }], 10);
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, Buffer.from([9, 8, 7]), 0, 3, 5000);
-  fs.closeSync(fd);
+  pwrite(file, 5000, [9, 8, 7]);
   await eventually(() => ticks.length > 0, 5000, 'a change');
   assert.deepEqual(ticks[0], { offset: 5000, after: [9, 8, 7] });
   assert.deepEqual([...session.lastBytes.get(4999, 5)!], [0, 9, 8, 7, 0]);
+});
+
+test('a change listener that throws does not stop the others, nor the ticks after it', async (t) => {
+  const { file, session } = await attachedZeros(t);
+  const errors: unknown[] = [];
+  const previous = setListenerErrorSink((err) => errors.push(err));
+  t.after(() => void setListenerErrorSink(previous));
+  session.onChanges(() => {
+    throw new Error('a listener that throws');
+  });
+  const seen: number[] = [];
+  session.onChanges((tick) => tick.changes.forEach((c) => seen.push(c.offset)));
+  await session.watch([{ offset: 0, length: 8192 }], 10);
+  for (const offset of [100, 200]) {
+    pwrite(file, offset, [1]);
+    await eventually(() => seen.includes(offset), 5000, `the change at ${offset}`);
+  }
+  assert.ok(errors.length >= 2, 'the listener errors were not reported');
+  assert.equal((errors[0] as Error).message, 'a listener that throws');
+  assert.equal(session.state, 'connected');
 });
 
 test('SIGBUS in the agent (a real store into a truncated mapping) disconnects the session; last bytes stay; a new agent can attach', async (t) => {

@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import { parseOffsetInput, parsePattern } from '../../webview/input';
 import { inspect } from '../../webview/inspector';
 import { PAGE, PageCache } from '../../webview/page-cache';
-import { WebviewMessageError, parseWebviewMessage } from '../../webview/protocol';
+import { MessageError } from '../../shared/checks';
+import { RequestError, checkForServer } from '../../shared/messenger';
+import { failure } from '../../webview/failure';
+import { hexProtocol } from '../../webview/hex-protocol';
 import { rng } from '../helpers/temp';
 
 test('Go to accepts decimal and 0x-hex inside the segment, past 4 GiB too', () => {
@@ -71,22 +74,32 @@ test('the page cache fetches only what is missing, keeps changes, and stays boun
 });
 
 test('the host refuses malformed webview messages, naming the field', () => {
-  assert.deepEqual(parseWebviewMessage({ type: 'viewport', offset: 2 ** 40, length: 512, cursor: 2 ** 40 + 3 }), { type: 'viewport', offset: 2 ** 40, length: 512, cursor: 2 ** 40 + 3 });
-  assert.deepEqual(parseWebviewMessage({ type: 'request', id: 4, request: { type: 'write', offset: 1, bytes: new Uint8Array([1]) } }).type, 'request');
+  const check = (m: unknown): unknown => checkForServer(hexProtocol, m);
+  assert.deepEqual(check({ m: 'note', type: 'viewport', body: { offset: 2 ** 40, length: 512, cursor: 2 ** 40 + 3 } }), { m: 'note', type: 'viewport', body: { offset: 2 ** 40, length: 512, cursor: 2 ** 40 + 3 } });
+  assert.equal((check({ m: 'request', id: 4, type: 'write', params: { offset: 1, bytes: new Uint8Array([1]) } }) as { m: string }).m, 'request');
   const bad: [unknown, RegExp][] = [
     [null, /not an object/],
-    [{ type: 'eval', code: 'x' }, /unknown message type/],
-    [{ type: 'viewport', offset: -1, length: 1, cursor: 0 }, /offset must be/],
-    [{ type: 'viewport', offset: 0, length: 2 ** 30, cursor: 0 }, /length must be/],
-    [{ type: 'request', id: 0, request: { type: 'read', offset: 0, length: 1 } }, /id must be/],
-    [{ type: 'request', id: 1, request: { type: 'read', offset: 0, length: 0 } }, /length must be/],
-    [{ type: 'request', id: 1, request: { type: 'read', offset: 2 ** 60, length: 1 } }, /offset must be/],
-    [{ type: 'request', id: 1, request: { type: 'write', offset: 0, bytes: [1, 2] } }, /bytes must be/],
-    [{ type: 'request', id: 1, request: { type: 'write', offset: 0, bytes: new Uint8Array(5000) } }, /bytes must be/],
-    [{ type: 'request', id: 1, request: { type: 'search', pattern: new Uint8Array(0), from: 0 } }, /pattern must be/],
-    [{ type: 'request', id: 1, request: { type: 'rm', path: '/' } }, /unknown request type/],
+    [{ m: 'eval', code: 'x' }, /unknown message kind/],
+    [{ m: 'note', type: 'viewport', body: { offset: -1, length: 1, cursor: 0 } }, /offset must be/],
+    [{ m: 'note', type: 'viewport', body: { offset: 0, length: 2 ** 30, cursor: 0 } }, /length must be/],
+    [{ m: 'request', id: 0, type: 'read', params: { offset: 0, length: 1 } }, /id must be/],
+    [{ m: 'request', id: 1, type: 'read', params: { offset: 0, length: 0 } }, /length must be/],
+    [{ m: 'request', id: 1, type: 'read', params: { offset: 2 ** 60, length: 1 } }, /offset must be/],
+    [{ m: 'request', id: 1, type: 'write', params: { offset: 0, bytes: [1, 2] } }, /bytes must be/],
+    [{ m: 'request', id: 1, type: 'write', params: { offset: 0, bytes: new Uint8Array(5000) } }, /bytes must be/],
+    [{ m: 'request', id: 1, type: 'search', params: { pattern: new Uint8Array(0), from: 0 } }, /pattern must be/],
+    [{ m: 'request', id: 1, type: 'rm', params: { path: '/' } }, /unknown request "rm"/],
+    [{ m: 'request', id: 1, type: 'hasOwnProperty', params: {} }, /unknown request/],
   ];
-  for (const [m, reason] of bad) assert.throws(() => parseWebviewMessage(m), (e: unknown) => e instanceof WebviewMessageError && reason.test(e.message), JSON.stringify(m));
+  for (const [m, reason] of bad) assert.throws(() => check(m), (e: unknown) => e instanceof MessageError && reason.test(e.message), JSON.stringify(m));
+});
+
+test('a view reacts to a failed request by its kind: a cancellation quietly, the rest as warnings worded for the kind', () => {
+  assert.deepEqual(failure(new RequestError('cancelled', 'cancelled'), 'search'), { code: 'cancelled', text: 'search: cancelled', warn: false });
+  assert.deepEqual(failure(new RequestError('lost', 'the backing file was deleted'), 'not written'), { code: 'lost', text: 'not written: the source is gone (the backing file was deleted)', warn: true });
+  assert.equal(failure(new RequestError('input', 'this session is read-only'), 'not written').code, 'input');
+  assert.equal(failure(new RequestError('timeout', 'no answer'), 'read').code, 'timeout');
+  assert.equal(failure(new TypeError('x is undefined'), 'read').code, 'internal', 'an error that is not a request\'s has no kind but internal');
 });
 
 test('page cache: fresh bytes overwrite pages that are here, highlight nothing, and add no page', () => {

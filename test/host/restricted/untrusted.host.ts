@@ -23,8 +23,8 @@ test('Restricted Mode: the extension is active, and autoAttach attached nothing'
   const a = await api();
   // autoAttach runs at activation and takes well under a second when it acts: give it ample time.
   await new Promise((r) => setTimeout(r, 3000));
-  assert.deepEqual(a.manager.sessions.map((s) => s.remote.source), []);
-  assert.equal([...a.manager.panels].length, 0, 'a hex view was opened');
+  assert.deepEqual(a.sessions.map((s) => s.remote.source), []);
+  assert.equal([...a.hexViews].length, 0, 'a hex view was opened');
 });
 
 test('Restricted Mode: a file the user attaches opens read-only, without the default layout', async () => {

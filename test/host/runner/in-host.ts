@@ -49,3 +49,78 @@ export async function startServer(cli: string, args: string[]): Promise<ChildPro
   });
   return server;
 }
+
+/**
+ * Answers the product's modal confirmations (vscode.window.showWarningMessage) with `answer` while
+ * `body` runs, and records what was asked. The test hook lives here, in the tests: the product has
+ * no argument that skips a confirmation. (Suite files get the product's own `vscode` API object,
+ * so replacing its function reaches the product; another extension gets an API object of its own.)
+ */
+export async function answering<T>(answer: string | undefined, body: () => Promise<T> | Thenable<T>): Promise<{ result: T; asked: string[] }> {
+  const window = vscode.window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
+  const original = window.showWarningMessage;
+  const asked: string[] = [];
+  window.showWarningMessage = async (message: unknown, ...rest: unknown[]) => {
+    const modal = typeof rest[0] === 'object' && rest[0] !== null && (rest[0] as { modal?: boolean }).modal === true;
+    if (!modal) return original(message, ...rest);
+    asked.push(String(message));
+    return answer;
+  };
+  try {
+    return { result: await body(), asked };
+  } finally {
+    window.showWarningMessage = original;
+  }
+}
+
+/** A webview panel the product created, seen from its page's side. */
+export interface PagePanel {
+  viewType: string;
+  panel: vscode.WebviewPanel;
+  /** Every message the host posted to the page. */
+  posted: unknown[];
+  /** Sends a message as the page would (a button's click, a request). */
+  send(message: unknown): void;
+  /** The body of the last note of this type the host posted. */
+  lastNote<T>(type: string): T | undefined;
+}
+
+/**
+ * Records the webview panels the product creates until stop(): what the host posts to each page,
+ * and a way to play the page's part (as a click in the browser would) without a browser.
+ */
+export function watchPanels(): { panels: PagePanel[]; stop(): void } {
+  const window = vscode.window as unknown as { createWebviewPanel: (...args: unknown[]) => vscode.WebviewPanel };
+  const original = window.createWebviewPanel;
+  const panels: PagePanel[] = [];
+  window.createWebviewPanel = (...args: unknown[]) => {
+    const panel = original(...args);
+    const webview = panel.webview;
+    const listeners: ((m: unknown) => unknown)[] = [];
+    const posted: unknown[] = [];
+    const post = webview.postMessage.bind(webview);
+    const receive = webview.onDidReceiveMessage;
+    Object.defineProperty(webview, 'postMessage', { value: (m: unknown) => (posted.push(m), post(m)), configurable: true });
+    Object.defineProperty(webview, 'onDidReceiveMessage', {
+      value: (listener: (m: unknown) => unknown, thisArg?: unknown, disposables?: vscode.Disposable[]) => {
+        listeners.push(listener);
+        return receive(listener, thisArg, disposables);
+      },
+      configurable: true,
+    });
+    panels.push({
+      viewType: String(args[0]),
+      panel,
+      posted,
+      send: (m) => listeners.forEach((l) => l(m)),
+      lastNote: <T>(type: string) => (posted.filter((m) => (m as { m?: string; type?: string }).m === 'note' && (m as { type: string }).type === type).at(-1) as { body: T } | undefined)?.body,
+    });
+    return panel;
+  };
+  return {
+    panels,
+    stop: () => {
+      window.createWebviewPanel = original;
+    },
+  };
+}

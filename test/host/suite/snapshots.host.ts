@@ -5,9 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
-import type { DiffModel } from '../../../webview/protocol';
+import type { DiffModel } from '../../../webview/diff-protocol';
 import { test } from '../runner/harness';
-import { api, eventually } from '../runner/in-host';
+import { api, eventually, watchPanels } from '../runner/in-host';
 
 test('Take Snapshot, open it in the snapshot editor, compare it with live, export raw bytes', async () => {
   const a = await api();
@@ -40,17 +40,31 @@ test('Take Snapshot, open it in the snapshot editor, compare it with live, expor
 
     // The snapshot in its custom editor: a read-only session of kind snapshot, still "before".
     await vscode.commands.executeCommand('shmemInspector.openSnapshot', snap);
-    const opened = await eventually(() => a.manager.sessions.find((s) => s.remote.source === snap), 'the snapshot session');
+    const opened = await eventually(() => a.sessions.find((s) => s.remote.source === snap), 'the snapshot session');
     assert.equal(opened.view().kind, 'snapshot');
     assert.equal(opened.view().writable, false);
     assert.equal(Buffer.from(await opened.remote.read(0x100, 6)).toString(), 'before');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await eventually(() => !a.manager.sessions.includes(opened), 'the snapshot session to end with its editor');
+    await eventually(() => !a.sessions.includes(opened), 'the snapshot session to end with its editor');
 
     // Two snapshots compared.
     const snap2 = path.join(dir, 'after.shmsnap');
     await vscode.commands.executeCommand('shmemInspector.takeSnapshot', session, snap2);
-    const both = (await vscode.commands.executeCommand('shmemInspector.compareSnapshots', snap, snap2)) as DiffModel;
+    const watch = watchPanels();
+    let both: DiffModel;
+    try {
+      both = (await vscode.commands.executeCommand('shmemInspector.compareSnapshots', snap, snap2)) as DiffModel;
+      // "Show in A's hex view" for a snapshot side (the page offers it only for live sides): a
+      // user error with its kind, not an internal error.
+      const view = watch.panels.find((p) => p.viewType === 'shmemInspector.diffView')!;
+      view.send({ m: 'request', id: 5, type: 'reveal', params: { side: 'a', offset: 0x100, length: 4 } });
+      const reply = await eventually(() => view.posted.find((m) => (m as { m?: string; id?: number }).m === 'reply' && (m as { id: number }).id === 5) as { ok: boolean; code?: string; message?: string } | undefined, 'the reveal reply');
+      assert.equal(reply.ok, false);
+      assert.equal(reply.code, 'input');
+      assert.match(reply.message ?? '', /side A is a snapshot/);
+    } finally {
+      watch.stop();
+    }
     assert.deepEqual(both.ranges, diff.ranges);
     assert.equal(both.b.live, false);
 
