@@ -1,7 +1,8 @@
 import { InputError } from '../errors';
 import { formatBytes, type Range } from '../numbers';
 import type { Source } from '../source';
-import { findChanges, type Change } from './changes';
+import { forEachDifference } from '../diff/ranges';
+import { changeOf, type Change } from './changes';
 
 /** Two copies of the watched bytes are kept; this bounds the memory a watch can take. */
 export const MAX_WATCHED_BYTES = 64 * 1024 * 1024;
@@ -39,15 +40,22 @@ export class RangeWatcher {
     return this.previous;
   }
 
+  /**
+   * One sample without copies (the recorder's path): reads every range, then calls
+   * visit(range index, start, end) for each run that changed, relative to its range. When visit is
+   * called, `last` already holds the new bytes.
+   */
+  sample(visit: (range: number, start: number, end: number) => void): void {
+    this.ranges.forEach((r, i) => this.source.read(r.offset, this.current[i]!));
+    [this.previous, this.current] = [this.current, this.previous];
+    this.ranges.forEach((_, i) => forEachDifference(this.current[i]!, this.previous[i]!, (start, end) => visit(i, start, end)));
+  }
+
+  /** One sample, its changes with copies of their old and new bytes (the live view's path). */
   tick(): Tick {
     const time = Date.now();
     const changes: Change[] = [];
-    this.ranges.forEach((r, i) => {
-      const next = this.current[i]!;
-      this.source.read(r.offset, next);
-      for (const change of findChanges(this.previous[i]!, next, r.offset)) changes.push(change);
-    });
-    [this.previous, this.current] = [this.current, this.previous];
+    this.sample((i, start, end) => changes.push(changeOf(this.current[i]!, this.previous[i]!, start, end, this.ranges[i]!.offset)));
     return { time, changes };
   }
 }

@@ -1,0 +1,183 @@
+import type { Range } from '../numbers';
+import type { RecordingFile } from './reader';
+import { copyRun, forEachRun, type RecordedEvent } from './records';
+
+/** One sample that changed something (in the whole range, or in a scope). */
+export interface ChangeStep {
+  timeMs: number;
+  sample: number;
+  /** The delta record's number in the recording's index. */
+  record: number;
+}
+
+export interface ValueChange extends ChangeStep {
+  before: Uint8Array;
+  after: Uint8Array;
+}
+
+export interface TimedEvent {
+  timeMs: number;
+  sample: number;
+  event: RecordedEvent;
+}
+
+const SCOPES_KEPT = 16;
+
+/**
+ * What a timeline needs from a recording, on top of RecordingFile's seek (`stateAt`): the changes
+ * of the whole range or of a scope (a field, a selection) to step through, change density per time
+ * bucket for the scrubber, change counts per region for a heatmap, a scope's history with old and
+ * new bytes, and the ivshmem events. A scope's changes are found once by reading every delta
+ * (kept for the last 16 scopes, and extended when the file grows); stepping is then a binary search.
+ */
+export class Timeline {
+  private readonly scoped = new Map<string, { upTo: number; steps: ChangeStep[] }>();
+
+  constructor(readonly file: RecordingFile) {}
+
+  private step(i: number): ChangeStep {
+    const x = this.file.index;
+    return { timeMs: x.times[i]! / 1000, sample: x.samples[i]!, record: i };
+  }
+
+  /** The samples that changed the scope (default: anything), in time order. */
+  changes(scope?: Range): ChangeStep[] {
+    const x = this.file.index;
+    if (!scope) return x.changes.map((i) => this.step(i));
+    const key = `${scope.offset}+${scope.length}`;
+    let entry = this.scoped.get(key);
+    if (!entry) entry = { upTo: 0, steps: [] };
+    this.scoped.delete(key);
+    if (entry.upTo < x.changes.length) {
+      const w = this.file.window(scope);
+      const from = w.offset - this.file.header.rangeOffset;
+      const to = from + w.length;
+      this.file.forEachRecord(x.changes.slice(entry.upTo), (i, r) => {
+        if (r.kind !== 'delta') return;
+        let touched = false;
+        forEachRun(r.body, (at, length) => {
+          if (at < to && at + length > from) touched = true;
+        });
+        if (touched) entry.steps.push(this.step(i));
+      });
+      entry.upTo = x.changes.length;
+    }
+    this.scoped.set(key, entry);
+    if (this.scoped.size > SCOPES_KEPT) this.scoped.delete(this.scoped.keys().next().value!);
+    return entry.steps;
+  }
+
+  /** The first change strictly after timeMs, or undefined. */
+  next(timeMs: number, scope?: Range): ChangeStep | undefined {
+    const steps = this.changes(scope);
+    return steps[countAtOrBefore(steps, timeMs)];
+  }
+
+  /** The last change strictly before timeMs, or undefined. */
+  previous(timeMs: number, scope?: Range): ChangeStep | undefined {
+    const steps = this.changes(scope);
+    let i = countAtOrBefore(steps, timeMs) - 1;
+    while (i >= 0 && steps[i]!.timeMs >= timeMs) i--;
+    return i < 0 ? undefined : steps[i];
+  }
+
+  /** Changes per time bucket: `buckets` equal slices of [fromMs, toMs). */
+  density(fromMs: number, toMs: number, buckets: number, scope?: Range): Uint32Array {
+    const out = new Uint32Array(Math.max(0, buckets));
+    const span = toMs - fromMs;
+    if (buckets <= 0 || !(span > 0)) return out;
+    for (const s of this.changes(scope)) {
+      if (s.timeMs < fromMs || s.timeMs >= toMs) continue;
+      out[Math.min(buckets - 1, Math.floor(((s.timeMs - fromMs) / span) * buckets))]!++;
+    }
+    return out;
+  }
+
+  /**
+   * For each region (absolute offsets, ascending, not overlapping; e.g. a layout's regions, or equal
+   * slices of the segment beside a scrollbar): in how many samples of [fromMs, toMs] it changed.
+   */
+  heat(regions: readonly Range[], fromMs = 0, toMs = Infinity): Uint32Array {
+    for (let r = 1; r < regions.length; r++) {
+      if (regions[r]!.offset < regions[r - 1]!.offset + regions[r - 1]!.length) throw new Error('heat() needs regions in order, not overlapping');
+    }
+    const counts = new Uint32Array(regions.length);
+    const lastSeen = new Int32Array(regions.length).fill(-1);
+    const x = this.file.index;
+    const base = this.file.header.rangeOffset;
+    const records = x.changes.filter((i) => x.times[i]! >= fromMs * 1000 && x.times[i]! <= toMs * 1000);
+    this.file.forEachRecord(records, (i, rec) => {
+      if (rec.kind !== 'delta') return;
+      forEachRun(rec.body, (at, length) => {
+        const start = base + at;
+        const end = start + length;
+        // The first region that ends after the run starts.
+        let lo = 0;
+        let hi = regions.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (regions[mid]!.offset + regions[mid]!.length <= start) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let r = lo; r < regions.length && regions[r]!.offset < end; r++) {
+          if (regions[r]!.length === 0 || lastSeen[r] === i) continue;
+          lastSeen[r] = i;
+          counts[r]!++;
+        }
+      });
+    });
+    return counts;
+  }
+
+  /** Each change of the scope, with its bytes before and after, in time order. */
+  *history(scope: Range): Generator<ValueChange> {
+    const w = this.file.window(scope);
+    if (this.file.index.keyframes.length === 0) return;
+    let current = this.file.initialState(w);
+    const steps = this.changes(w);
+    const from = w.offset - this.file.header.rangeOffset;
+    for (let k = 0; k < steps.length; k += 256) {
+      const batch = steps.slice(k, k + 256);
+      const found: ValueChange[] = [];
+      this.file.forEachRecord(
+        batch.map((s) => s.record),
+        (i, rec) => {
+          if (rec.kind !== 'delta') return;
+          const before = current;
+          const after = before.slice();
+          forEachRun(rec.body, (at, length, data) => {
+            const lo = Math.max(at, from);
+            const hi = Math.min(at + length, from + w.length);
+            if (lo < hi) copyRun(rec.body, data + lo - at, hi - lo, after, lo - from);
+          });
+          current = after;
+          found.push({ ...this.step(i), before, after });
+        },
+      );
+      yield* found;
+    }
+  }
+
+  /** The ivshmem events in [fromMs, toMs], in time order. */
+  events(fromMs = 0, toMs = Infinity): TimedEvent[] {
+    const x = this.file.index;
+    const out: TimedEvent[] = [];
+    const records = x.events.filter((i) => x.times[i]! >= fromMs * 1000 && x.times[i]! <= toMs * 1000);
+    this.file.forEachRecord(records, (i, r) => {
+      if (r.kind === 'event') out.push({ timeMs: x.times[i]! / 1000, sample: x.samples[i]!, event: r.event });
+    });
+    return out;
+  }
+}
+
+/** How many steps (in time order) are at or before timeMs. */
+function countAtOrBefore(steps: readonly ChangeStep[], timeMs: number): number {
+  let lo = 0;
+  let hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid]!.timeMs <= timeMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,71 @@
+import * as path from 'node:path';
+import { Recorder, type RecordOptions } from '../../core/record/recorder';
+import type { RecordedEvent } from '../../core/record/records';
+import { MemorySource } from '../../core/sources/memory-source';
+import { rng } from './temp';
+
+/** What a synthetic recording was made of: the true bytes after each sample, and the events. */
+export interface Truth {
+  file: string;
+  /** times[k] (ms) and states[k]: sample k (0 is the first state). */
+  times: number[];
+  states: Buffer[];
+  /** The runs each sample changed (absolute offsets). */
+  events: { timeMs: number; event: RecordedEvent }[];
+  recorder: Recorder;
+}
+
+export interface SyntheticOptions {
+  dir: string;
+  name?: string;
+  size: number;
+  samples: number;
+  seed: number;
+  /** ms between samples (the fake clock). */
+  stepMs?: number;
+  /** Per sample: how many scattered writes (0..max), and how long each may be. */
+  maxWrites?: number;
+  maxRun?: number;
+  /** Every n-th sample comes with an event. */
+  eventEvery?: number;
+  record?: Partial<RecordOptions>;
+  /** The segment's bytes before the first sample. */
+  initial?: Buffer;
+}
+
+/**
+ * A recording made by the real Recorder over bytes in memory, driven sample by sample with a fake
+ * clock, so that the truth of every sample is known exactly.
+ */
+export function synthetic(o: SyntheticOptions): Truth {
+  const random = rng(o.seed);
+  const bytes = o.initial ? Buffer.from(o.initial) : Buffer.alloc(o.size);
+  const source = new MemorySource(bytes, '/dev/shm/synthetic');
+  let nowUs = 0;
+  const file = path.join(o.dir, o.name ?? `synthetic-${o.seed}.shmrec`);
+  const recorder = Recorder.start(source, { target: file, range: { offset: 0, length: o.size }, intervalMs: o.stepMs ?? 10, clock: () => nowUs, ...o.record });
+  const truth: Truth = { file, times: [0], states: [Buffer.from(bytes)], events: [], recorder };
+  const stepUs = (o.stepMs ?? 10) * 1000;
+  for (let k = 1; k <= o.samples && !recorder.ended; k++) {
+    nowUs += stepUs;
+    const writes = random((o.maxWrites ?? 4) + 1);
+    for (let w = 0; w < writes; w++) {
+      const at = random(o.size);
+      const n = Math.min(o.size - at, 1 + random(o.maxRun ?? 8));
+      for (let i = 0; i < n; i++) bytes[at + i] = random(256);
+    }
+    recorder.sample();
+    // A sample that did not fit under --max-size is not in the file.
+    if (recorder.outcome?.reason === 'max-size') break;
+    truth.times.push(nowUs / 1000);
+    truth.states.push(Buffer.from(bytes));
+    if (recorder.ended) break;
+    if (o.eventEvery && k % o.eventEvery === 0) {
+      nowUs += 1000;
+      const event: RecordedEvent = k % 3 === 0 ? { type: 'peer-joined', peer: k % 100, vectors: 2 } : k % 3 === 1 ? { type: 'interrupt', vector: k % 2, count: 1 + (k % 5) } : { type: 'peer-left', peer: k % 100 };
+      recorder.event(event);
+      truth.events.push({ timeMs: nowUs / 1000, event });
+    }
+  }
+  return truth;
+}
