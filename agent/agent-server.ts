@@ -14,6 +14,7 @@ import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
 import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
+import { Recorder } from '../core/record/recorder';
 import { MessageError, parseToAgent } from './codec';
 import { IDLE_AFTER_MS, type AgentEvent, type AgentReplies, type AgentRequest, type FromAgent, type SnapshotSummary } from './protocol';
 
@@ -31,6 +32,8 @@ export class AgentServer {
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly cancelled = new Set<number>();
   private readonly running = new Set<number>();
+  /** Recordings in progress, by request id: a cancel ends the file in order. */
+  private readonly recorders = new Map<number, Recorder>();
   /** Temporary files being written, removed if the agent is told to stop. */
   readonly tempFiles = new Set<string>();
 
@@ -127,9 +130,12 @@ export class AgentServer {
       case 'ring':
         this.requireIvshmem().ring(r.peer, r.vector);
         return {};
+      case 'record':
+        return this.record(id, r);
       case 'cancel': {
         const found = this.running.has(r.request);
         if (found) this.cancelled.add(r.request);
+        this.recorders.get(r.request)?.stop('stopped');
         return { found };
       }
       case 'close':
@@ -273,8 +279,39 @@ export class AgentServer {
     }
   }
 
+  /**
+   * Samples the source into a .shmrec file until the recording stops by itself or is cancelled.
+   * The file is written here, next to the source: a SIGBUS that kills this process leaves it whole
+   * up to its last record. (An ivshmem source's events are not recorded yet: the client's event
+   * stream is being rewritten; Recorder.event() is where they go.)
+   */
+  private async record(id: number, r: Extract<AgentRequest, { type: 'record' }>): Promise<AgentReplies['record']> {
+    const source = this.requireSource();
+    const range = resolveRange(source.info.size, r.offset, r.length);
+    if (r.layout !== undefined) this.compile(r.layout);
+    const recorder = Recorder.start(source, {
+      target: r.target,
+      force: r.force,
+      range,
+      intervalMs: r.intervalMs,
+      durationMs: r.durationMs,
+      maxBytes: r.maxBytes,
+      layout: r.layout,
+      onStats: (stats) => this.emit({ type: 'recording', request: id, stats }),
+    });
+    this.recorders.set(id, recorder);
+    try {
+      recorder.run();
+      return await recorder.finished;
+    } finally {
+      this.recorders.delete(id);
+    }
+  }
+
   /** Stops everything and removes temporary files; the process may exit after this. */
   close(): void {
+    // Recordings end in order (an end record, synced) before their source goes.
+    for (const recorder of this.recorders.values()) recorder.stop('detached', 'its parent went away');
     this.stopWatch();
     for (const id of this.running) this.cancelled.add(id);
     for (const temp of this.tempFiles) discardTemp(temp);

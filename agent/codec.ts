@@ -8,6 +8,8 @@ import { MAX_OFFSET } from '../core/numbers';
 import { MAX_PEER_ID, MAX_VECTORS } from '../core/ivshmem/messages';
 import type { PeerTable } from '../core/ivshmem/client';
 import type { ErrorCode } from '../core/errors';
+import { MAX_RANGE_LENGTH } from '../core/record/header';
+import type { RecordStats } from '../core/record/recorder';
 import { MAX_INTERVAL_MS, MAX_TRANSFER, MIN_INTERVAL_MS, type AgentEvent, type AgentRequest, type FromAgent, type ToAgent } from './protocol';
 
 export class MessageError extends Error {}
@@ -109,6 +111,18 @@ function parseRequest(r: Obj): AgentRequest {
       };
     case 'ring':
       return { type: 'ring', peer: int(r, 'peer', 0, MAX_PEER_ID), vector: int(r, 'vector', 0, MAX_VECTORS - 1) };
+    case 'record':
+      return {
+        type: 'record',
+        target: str(r, 'target'),
+        force: bool(r, 'force'),
+        offset: int(r, 'offset', 0, MAX_OFFSET),
+        length: int(r, 'length', 1, MAX_RANGE_LENGTH),
+        intervalMs: int(r, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS),
+        ...(r.durationMs === undefined ? {} : { durationMs: int(r, 'durationMs', 1, Number.MAX_SAFE_INTEGER) }),
+        ...(r.maxBytes === undefined ? {} : { maxBytes: int(r, 'maxBytes', 1, MAX_OFFSET) }),
+        ...(r.layout === undefined ? {} : { layout: str(r, 'layout', 1024 * 1024) }),
+      };
     case 'peers':
     case 'unwatch':
     case 'verify':
@@ -159,11 +173,21 @@ function parseEvent(e: Obj): AgentEvent {
       return { type: 'progress', request: int(e, 'request', 1, Number.MAX_SAFE_INTEGER), done: int(e, 'done', 0, MAX_OFFSET), total: int(e, 'total', 0, MAX_OFFSET) };
     case 'gone':
       return { type: 'gone', reason: str(e, 'reason') };
+    case 'recording':
+      return { type: 'recording', request: int(e, 'request', 1, Number.MAX_SAFE_INTEGER), stats: parseRecordStats(obj(e.stats, 'stats')) };
     case 'peers':
       return { type: 'peers', table: parsePeerTable(obj(e.table, 'table')) };
     default:
       throw new MessageError(`unknown event type ${JSON.stringify(String(e.type)).slice(0, 40)}`);
   }
+}
+
+/** A recording's figures (a 'recording' event, and the body of a 'record' reply). */
+export function parseRecordStats(o: Obj): RecordStats {
+  const n = (key: string): number => int(o, key, 0, Number.MAX_SAFE_INTEGER);
+  const elapsedMs = o.elapsedMs;
+  if (typeof elapsedMs !== 'number' || !Number.isFinite(elapsedMs) || elapsedMs < 0) throw new MessageError('elapsedMs must be a number of ms');
+  return { samples: n('samples'), changeSamples: n('changeSamples'), changedBytes: n('changedBytes'), missedTicks: n('missedTicks'), keyframes: n('keyframes'), events: n('events'), fileBytes: n('fileBytes'), elapsedMs };
 }
 
 /** A peer table from the agent (also used to check a 'peers' reply). */

@@ -18,6 +18,7 @@ import type { DiffResult } from '../core/diff/diff';
 import type { FieldChange, RegionSummary } from '../core/diff/summary';
 import type { ThreeWayResult } from '../core/reconnect/three-way';
 import type { ApplyReport, FieldVerdict, Role, RolePlan } from '../core/reconnect/roles';
+import type { RecordResult, RecordStats } from '../core/record/recorder';
 
 export interface DiffReply extends DiffResult {
   other: SourceInfo;
@@ -69,6 +70,11 @@ export type AgentRequest =
   /** The three-way reconnect of this session's segment (remote) with a base and a local snapshot. */
   | { type: 'reconnect'; base: string; local: string; role: Role; dryRun: boolean; layout?: string }
   | { type: 'ring'; peer: number; vector: number }
+  /**
+   * Records [offset, offset+length) into a .shmrec file every intervalMs until it stops by itself
+   * (durationMs, maxBytes, the source gone) or is cancelled, which ends the file in order.
+   */
+  | { type: 'record'; target: string; force: boolean; offset: number; length: number; intervalMs: number; durationMs?: number; maxBytes?: number; layout?: string }
   | { type: 'cancel'; request: number }
   | { type: 'close' };
 
@@ -86,6 +92,7 @@ export interface AgentReplies {
   diff: DiffReply;
   reconnect: ReconnectReply;
   ring: Record<string, never>;
+  record: RecordResult;
   cancel: { found: boolean };
   close: Record<string, never>;
 }
@@ -94,6 +101,8 @@ export type AgentEvent =
   | { type: 'changes'; time: number; changes: Change[] }
   | { type: 'progress'; request: number; done: number; total: number }
   | { type: 'gone'; reason: string }
+  /** A recording's figures, about once a second. */
+  | { type: 'recording'; request: number; stats: RecordStats }
   /** An ivshmem session's peer table or interrupt counters changed. */
   | { type: 'peers'; table: PeerTable };
 

@@ -7,8 +7,9 @@ import { looksLikeSnapshot } from '../core/snapshot/reader';
 import type { Range } from '../core/numbers';
 import type { SourceInfo } from '../core/source';
 import type { Tick } from '../core/watch/range-watcher';
-import { MessageError, parseFromAgent, parsePeerTable } from './codec';
+import { MessageError, parseFromAgent, parsePeerTable, parseRecordStats } from './codec';
 import type { PeerTable } from '../core/ivshmem/client';
+import type { RecordStats } from '../core/record/recorder';
 import { LastBytes } from './last-bytes';
 import { MAX_TRANSFER, type AgentReplies, type AgentRequest, type SnapshotSummary } from './protocol';
 
@@ -26,10 +27,14 @@ export interface LongWork {
   signal?: AbortSignal;
 }
 
-interface Pending {
+interface Hooks {
+  onProgress?: (done: number, total: number) => void;
+  onStats?: (stats: RecordStats) => void;
+}
+
+interface Pending extends Hooks {
   resolve: (reply: never) => void;
   reject: (err: Error) => void;
-  onProgress?: (done: number, total: number) => void;
   timer?: NodeJS.Timeout;
 }
 
@@ -239,6 +244,26 @@ export class RemoteSession {
     return this.longRequest({ type: 'reconnect', base, local, role, dryRun: options.dryRun ?? false, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
   }
 
+  /**
+   * Records the source into a .shmrec file (written by the agent) until it stops by itself or the
+   * signal aborts, which ends the file in order and resolves with the figures, like a normal stop.
+   */
+  async record(
+    target: string,
+    options: LongWork & { force?: boolean; offset: number; length: number; intervalMs: number; durationMs?: number; maxBytes?: number; layout?: string; onStats?: (stats: RecordStats) => void },
+  ): Promise<AgentReplies['record']> {
+    const { force, offset, length, intervalMs, durationMs, maxBytes, layout } = options;
+    const request: AgentRequest = { type: 'record', target, force: force ?? false, offset, length, intervalMs };
+    if (durationMs !== undefined) request.durationMs = durationMs;
+    if (maxBytes !== undefined) request.maxBytes = maxBytes;
+    if (layout !== undefined) request.layout = layout;
+    const reply = (await this.longRequest(request, options)) as AgentReplies['record'];
+    const body = reply as unknown as Record<string, unknown>;
+    const reasons = ['stopped', 'duration', 'max-size', 'source-lost', 'detached'];
+    if (!reasons.includes(body.reason as string) || typeof body.message !== 'string' || typeof body.path !== 'string') throw new MessageError('the agent returned a malformed record reply');
+    return { ...parseRecordStats(body), path: reply.path, reason: reply.reason, message: reply.message };
+  }
+
   verify(work: LongWork = {}): Promise<AgentReplies['verify']> {
     return this.longRequest({ type: 'verify' }, work);
   }
@@ -263,26 +288,26 @@ export class RemoteSession {
     }
   }
 
-  private longRequest<T extends AgentRequest>(request: T, work: LongWork): Promise<AgentReplies[T['type']]> {
+  private longRequest<T extends AgentRequest>(request: T, work: LongWork & Hooks): Promise<AgentReplies[T['type']]> {
     const id = this.nextId;
     const onAbort = (): void => {
       if (this.state === 'connected') void this.send({ type: 'cancel', request: id }, 5_000).catch(() => undefined);
     };
     if (work.signal?.aborted) return Promise.reject(new CancelledError());
     work.signal?.addEventListener('abort', onAbort, { once: true });
-    return this.send(request, 0, work.onProgress).finally(() => work.signal?.removeEventListener('abort', onAbort));
+    return this.send(request, 0, { onProgress: work.onProgress, onStats: (work as Hooks).onStats }).finally(() => work.signal?.removeEventListener('abort', onAbort));
   }
 
   private request<T extends AgentRequest>(request: T): Promise<AgentReplies[T['type']]> {
     return this.send(request, DEFAULT_TIMEOUT_MS);
   }
 
-  private send<T extends AgentRequest>(request: T, timeoutMs: number, onProgress?: (done: number, total: number) => void): Promise<AgentReplies[T['type']]> {
+  private send<T extends AgentRequest>(request: T, timeoutMs: number, hooks: Hooks = {}): Promise<AgentReplies[T['type']]> {
     if (this.state === 'disconnected') return Promise.reject(new SourceLostError(this.lostReason ?? 'disconnected'));
     if (!this.child.connected) return Promise.reject(new SourceLostError(this.lostReason ?? 'the agent is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const entry: Pending = { resolve: resolve as (reply: never) => void, reject, onProgress };
+      const entry: Pending = { resolve: resolve as (reply: never) => void, reject, ...hooks };
       if (timeoutMs > 0) {
         entry.timer = setTimeout(() => {
           this.pending.delete(id);
@@ -326,6 +351,9 @@ export class RemoteSession {
         break;
       case 'progress':
         this.pending.get(event.request)?.onProgress?.(event.done, event.total);
+        break;
+      case 'recording':
+        this.pending.get(event.request)?.onStats?.(event.stats);
         break;
       case 'gone':
         this.lose(event.reason);

@@ -3,9 +3,25 @@ import { InputError, describeSystemError } from '../errors';
 import { preadFully } from '../file-io';
 import { hex, type Range } from '../numbers';
 import { FormatError } from '../snapshot/format';
-import { FIXED_HEADER, declaredHeaderLength, decodeHeader, type RecordingHeader } from './header';
+import { FIXED_HEADER, declaredHeaderLength, decodeHeader, hasRecordingMagic, type RecordingHeader } from './header';
 import { RecordIndex } from './record-index';
 import { KIND, RECORD_HEADER, chunkBytes, copyRun, forEachRun, maxRecordLength, parseRecord, readFrame, type ParsedRecord, type StopReason } from './records';
+
+/** Whether a path is a regular file that starts with the recording magic. */
+export function looksLikeRecording(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    // O_NONBLOCK: a FIFO must not block the open (regular files ignore the flag).
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (!fs.fstatSync(fd).isFile()) return false;
+    const head = Buffer.alloc(8);
+    return preadFully(fd, head, 0) === 8 && hasRecordingMagic(head);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
 
 /** Where bytes come from: a file, or memory (tests and the fuzzer). */
 interface ByteSource {

@@ -153,7 +153,7 @@ export class Recorder {
   }
 
   private stopAtMaxSize(): void {
-    this.stop('max-size', `the file reached --max-size (${formatBytes(this.options.maxBytes ?? 0)})`);
+    this.stop('max-size', formatBytes(this.options.maxBytes ?? 0));
   }
 
   private append(record: Buffer, timeUs: number): void {
@@ -189,7 +189,7 @@ export class Recorder {
       this.stats.samples++;
       if (this.policy.due()) this.writeKeyframe(this.policy.take());
       const { durationMs } = this.options;
-      if (durationMs !== undefined && this.sampleUs >= durationMs * 1000) this.stop('duration', `recorded for --duration (${durationMs / 1000} s)`);
+      if (durationMs !== undefined && this.sampleUs >= durationMs * 1000) this.stop('duration', `${durationMs / 1000} s`);
       if (this.sampleUs - this.lastStatsUs >= 1_000_000) {
         this.lastStatsUs = this.sampleUs;
         this.options.onStats?.(this.snapshotStats());
