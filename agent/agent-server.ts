@@ -39,7 +39,7 @@ export class AgentServer {
 
   constructor(
     private readonly send: Send,
-    private readonly options: { skipChecks?: boolean } = {},
+    private readonly options: { skipChecks?: boolean; pauseMidRecordMs?: number } = {},
   ) {}
 
   async handle(message: unknown): Promise<void> {
@@ -297,9 +297,12 @@ export class AgentServer {
       durationMs: r.durationMs,
       maxBytes: r.maxBytes,
       layout: r.layout,
+      pauseMidRecordMs: this.options.pauseMidRecordMs,
       onStats: (stats) => this.emit({ type: 'recording', request: id, stats }),
     });
     this.recorders.set(id, recorder);
+    // The first figures say the first state is in the file: from now on every change is recorded.
+    this.emit({ type: 'recording', request: id, stats: recorder.snapshotStats() });
     try {
       recorder.run();
       return await recorder.finished;

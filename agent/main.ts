@@ -18,7 +18,10 @@ const send = (message: FromAgent): void => {
 // Fault injection for tests only: skip the size/inode checks so that a truncated file is read
 // through its mapping and the SIGBUS path is exercised for real.
 const skipChecks = process.env.SHMEM_INSPECT_FAULT === 'skip-checks';
-const server = new AgentServer(send, { skipChecks });
+// And: write each record of a recording in two halves 200 ms apart, so that a test can kill the
+// recorder in the middle of a record and see the torn tail ignored.
+const tornWrites = process.env.SHMEM_INSPECT_FAULT === 'torn-record-writes';
+const server = new AgentServer(send, { skipChecks, ...(tornWrites ? { pauseMidRecordMs: 200 } : {}) });
 
 process.on('message', (message) => {
   void server.handle(message).then(() => {

@@ -52,12 +52,19 @@ export const record: Command = {
       }
       const layoutFile = get('layout');
       const layout = layoutFile === undefined ? undefined : layoutFromText(readLayoutFile(layoutFile), layoutFile, session.info.size).text;
-      process.stderr.write(
-        `recording ${session.info.description} ${hex(range.offset)}..${hex(range.offset + range.length)} (${formatBytes(range.length)}) every ${intervalMs} ms into ${target}; Ctrl-C stops\n` +
-          `changes between two samples collapse into one: this recording is as fine as its interval (${intervalMs} ms)\n`,
-      );
+      let started = false;
+      const onStats = (s: RecordStats): void => {
+        // The first figures come once the first state is in the file: only then is it recording.
+        if (!started) {
+          started = true;
+          process.stderr.write(
+            `recording ${session.info.description} ${hex(range.offset)}..${hex(range.offset + range.length)} (${formatBytes(range.length)}) every ${intervalMs} ms into ${target}; Ctrl-C stops\n` +
+              `changes between two samples collapse into one: this recording is as fine as its interval (${intervalMs} ms)\n`,
+          );
+        } else status.show(s);
+      };
       try {
-        result = await session.record(target, { ...range, intervalMs, durationMs, maxBytes, layout, force: args.flags.has('force'), signal: stop.signal, onStats: (s) => status.show(s) });
+        result = await session.record(target, { ...range, intervalMs, durationMs, maxBytes, layout, force: args.flags.has('force'), signal: stop.signal, onStats });
       } catch (err) {
         if (!(err instanceof SourceLostError)) throw err;
         lost = err.message;

@@ -21,6 +21,8 @@ export interface RecordOptions {
   layout?: string;
   /** A monotonic clock in µs; performance.now() by default (tests drive their own). */
   clock?: () => number;
+  /** Fault injection for tests only: see RecordingWriter.create. */
+  pauseMidRecordMs?: number;
   /** Called about once a second while recording. */
   onStats?: (stats: RecordStats) => void;
 }
@@ -118,7 +120,7 @@ export class Recorder {
       const needed = header.length + keyframeBytes(watcher.last[0]!, first) + END_RESERVE;
       if (needed > options.maxBytes) throw new InputError(`--max-size ${formatBytes(options.maxBytes)} cannot hold even the first state (${formatBytes(needed)})`);
     }
-    const writer = RecordingWriter.create(options.target, options.force ?? false, header);
+    const writer = RecordingWriter.create(options.target, options.force ?? false, header, options.pauseMidRecordMs);
     const recorder = new Recorder(source, watcher, writer, options, clock, startUs, chunks);
     try {
       recorder.writeKeyframe(first);

@@ -21,10 +21,15 @@ export class RecordingWriter {
   private constructor(
     readonly path: string,
     private readonly fd: number,
+    private readonly pauseMidRecordMs: number | undefined,
   ) {}
 
-  /** Creates the file (never replacing one unless force) and writes the header. */
-  static create(path: string, force: boolean, header: Buffer): RecordingWriter {
+  /**
+   * Creates the file (never replacing one unless force) and writes the header. pauseMidRecordMs is
+   * fault injection for tests: each record is written in two halves with this pause between, so
+   * that a test can kill the writer in the middle of a record.
+   */
+  static create(path: string, force: boolean, header: Buffer, pauseMidRecordMs?: number): RecordingWriter {
     checkTarget(path, force);
     if (force) {
       // A new inode rather than a truncation: a reader still holding the old file keeps it whole.
@@ -42,7 +47,7 @@ export class RecordingWriter {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`${path} already exists (use --force to replace it)`);
       throw new InputError(`cannot create ${path}: ${describeSystemError(err)}`);
     }
-    const writer = new RecordingWriter(path, fd);
+    const writer = new RecordingWriter(path, fd, pauseMidRecordMs);
     writer.append(header);
     return writer;
   }
@@ -58,6 +63,9 @@ export class RecordingWriter {
     const at = this.position;
     try {
       let done = 0;
+      const half = this.pauseMidRecordMs === undefined ? record.length : Math.floor(record.length / 2);
+      while (done < half) done += fs.writeSync(this.fd, record, done, half - done, at + done);
+      if (this.pauseMidRecordMs !== undefined) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.pauseMidRecordMs);
       while (done < record.length) done += fs.writeSync(this.fd, record, done, record.length - done, at + done);
     } catch (err) {
       try {

@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import { InputError } from '../../core/errors';
+import { RecordingFile } from '../../core/record/reader';
 import { Recorder, type RecordOptions } from '../../core/record/recorder';
 import type { RecordedEvent } from '../../core/record/records';
 import { MemorySource } from '../../core/sources/memory-source';
@@ -68,4 +70,33 @@ export function synthetic(o: SyntheticOptions): Truth {
     }
   }
   return truth;
+}
+
+/**
+ * Follows a recording being written (by another process) until the last state it holds has
+ * `bytes` at `offset`; returns that state's time. How a test drives a writer tick by tick: write,
+ * wait until the recorder has it, write the next value, so that no two writes share a sample.
+ */
+export async function waitForRecorded(file: string, offset: number, bytes: Uint8Array, timeoutMs = 15_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  let reader: RecordingFile | undefined;
+  try {
+    for (;;) {
+      try {
+        reader ??= RecordingFile.open(file);
+        reader.refresh();
+        if (reader.index.keyframes.length > 0) {
+          const state = reader.stateAt(Infinity, { offset, length: bytes.length });
+          if (Buffer.from(state.bytes).equals(Buffer.from(bytes))) return state.timeMs;
+        }
+      } catch (err) {
+        // Not there yet, or its header not written yet.
+        if (!(err instanceof InputError)) throw err;
+      }
+      if (Date.now() > until) throw new Error(`${file} did not record ${Buffer.from(bytes).toString('hex')} at ${offset} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    reader?.close();
+  }
 }
