@@ -34,7 +34,7 @@ export class RecordIndex {
   accept(r: ParsedRecord, offset: number, length: number): void {
     if (this.end) throw new FormatError('data after the end record');
     if (r.timeUs < this.lastTimeUs) throw new FormatError(`record time ${r.timeUs} µs goes back (the previous was ${this.lastTimeUs} µs)`);
-    if (this.keyframes.length === 0 && r.kind !== 'chunk' && r.kind !== 'keyframe') throw new FormatError(`a ${r.kind} record comes before the first state`);
+    if (this.keyframes.length === 0 && r.kind !== 'chunk' && r.kind !== 'keyframe') throw new FormatError(`${named(r.kind)} record comes before the first state`);
     let aux = 0;
     switch (r.kind) {
       case 'chunk':
@@ -78,7 +78,7 @@ export class RecordIndex {
 
   /** Samples that changed nothing write no record: other records may name a later sample, never an earlier one. */
   private notEarlier(r: ParsedRecord): void {
-    if (r.sample < this.lastSample) throw new FormatError(`a ${r.kind} record of sample ${r.sample} comes after sample ${this.lastSample}`);
+    if (r.sample < this.lastSample) throw new FormatError(`${named(r.kind)} record of sample ${r.sample} comes after sample ${this.lastSample}`);
   }
 
   private push(kind: RecordKind, offset: number, length: number, timeUs: number, sample: number, aux: number): number {
@@ -122,4 +122,8 @@ export class RecordIndex {
     }
     return found;
   }
+}
+
+function named(kind: string): string {
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
 }

@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import { InputError } from '../../core/errors';
 import { RecordingFile } from '../../core/record/reader';
+import { encodeHeader } from '../../core/record/header';
 import { Recorder, type RecordOptions } from '../../core/record/recorder';
+import { encodeChunk, encodeDelta, encodeEnd, encodeEvent, encodeKeyframe } from '../../core/record/records';
 import type { RecordedEvent } from '../../core/record/records';
 import { MemorySource } from '../../core/sources/memory-source';
 import { rng } from './temp';
@@ -99,4 +101,39 @@ export async function waitForRecorded(file: string, offset: number, bytes: Uint8
   } finally {
     reader?.close();
   }
+}
+
+/**
+ * A small recording built record by record with the encoders (chunks of 4 KiB, two keyframes, the
+ * second pointing at a chunk of the first; deltas, a heartbeat, events, the end record): every kind
+ * and every cross-record rule in 7 KiB, the base the fuzzer mutates.
+ */
+export function tinyRecording(): Buffer {
+  const header = encodeHeader({ segmentSize: 10_000, rangeOffset: 1000, rangeLength: 6000, intervalMs: 10, startTime: Date.UTC(2026, 10, 29), peerId: 3, chunkSize: 4096, source: 'unix:/tmp/ivshmem.sock', layout: '{"regions":[{"name":"r","offset":1000,"fields":[{"name":"a","type":"u32"}]}]}' });
+  const state = Buffer.alloc(6000);
+  state.fill(7, 100, 200);
+  const parts: Buffer[] = [header];
+  let at = header.length;
+  const add = (b: Buffer): number => {
+    parts.push(b);
+    at += b.length;
+    return at - b.length;
+  };
+  const chunk0 = add(encodeChunk(0, 0, 0, state.subarray(0, 4096)));
+  add(encodeKeyframe(0, 0, [chunk0, 0]));
+  const delta = (sample: number, timeUs: number, runs: number[]): void => {
+    for (let i = 0; i < runs.length; i += 2) for (let p = runs[i]!; p < runs[i + 1]!; p++) state[p] = (state[p]! + sample) & 0xff || 1;
+    add(encodeDelta(sample, timeUs, sample === 3 ? 1 : 0, runs, state));
+  };
+  delta(1, 10_000, [0, 4, 10, 11, 5000, 5008]);
+  add(encodeEvent(1, 12_000, { type: 'peer-joined', peer: 4, vectors: 2 }));
+  delta(3, 30_000, [5990, 6000]);
+  const chunk1 = add(encodeChunk(3, 30_000, 1, state.subarray(4096)));
+  add(encodeKeyframe(3, 30_000, [chunk0, chunk1]));
+  add(encodeEvent(3, 31_000, { type: 'interrupt', vector: 1, count: 3 }));
+  delta(4, 1_040_000, []);
+  delta(5, 1_050_000, [100, 102]);
+  add(encodeEvent(5, 1_055_000, { type: 'peer-left', peer: 4 }));
+  add(encodeEnd(6, 1_060_000, 2, 'stopped', 'done — ok'));
+  return Buffer.concat(parts);
 }
