@@ -47,3 +47,24 @@ test('runs that cross a page boundary stay one run; copies survive buffer reuse'
   assert.equal(changes[0]!.after[0], 1);
   assert.deepEqual(findChanges(a, a, 0), []);
 });
+
+test('findChanges is the same on 4-byte aligned buffers (word compare) and on unaligned views of them', () => {
+  const random = rng(77);
+  for (let round = 0; round < 200; round++) {
+    const length = 1 + random(20000);
+    const backingA = new Uint8Array(length + 3);
+    const backingB = new Uint8Array(length + 3);
+    const shiftA = round % 4 === 0 ? 0 : random(4);
+    const shiftB = round % 4 === 0 ? 0 : random(4);
+    const a = backingA.subarray(shiftA, shiftA + length);
+    const b = backingB.subarray(shiftB, shiftB + length);
+    a.set(seededBytes(length, round + 1));
+    b.set(a);
+    for (let e = random(30); e > 0; e--) {
+      const at = random(length);
+      for (let i = at; i < Math.min(length, at + 1 + random(40)); i++) if (random(4) > 0) b[i] = random(256);
+    }
+    const got = findChanges(a, b, 7).map((c) => ({ offset: c.offset, before: [...c.before], after: [...c.after] }));
+    assert.deepEqual(got, reference(a, b, 7), `round ${round} (shifts ${shiftA}, ${shiftB})`);
+  }
+});
