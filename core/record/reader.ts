@@ -5,7 +5,7 @@ import { hex, type Range } from '../numbers';
 import { FormatError } from '../snapshot/format';
 import { FIXED_HEADER, declaredHeaderLength, decodeHeader, hasRecordingMagic, type RecordingHeader } from './header';
 import { RecordIndex } from './record-index';
-import { KIND, RECORD_HEADER, chunkBytes, copyRun, forEachRun, maxRecordLength, parseRecord, readFrame, type ParsedRecord, type StopReason } from './records';
+import { KIND, RECORD_HEADER, chunkBytes, copyRun, forEachRun, maxRecordLength, parseRecordAt, readFrame, type ParsedRecord, type StopReason } from './records';
 
 /** Whether a path is a regular file that starts with the recording magic. */
 export function looksLikeRecording(path: string): boolean {
@@ -178,9 +178,8 @@ export class RecordingFile {
           break;
         }
       }
-      const record = buf.subarray(at - bufStart, at - bufStart + length);
       try {
-        this.index.accept(parseRecord(record, this.header), at, length);
+        this.index.accept(parseRecordAt(buf, at - bufStart, length, this.header), at, length);
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
         stop(err.message);
@@ -211,14 +210,15 @@ export class RecordingFile {
   /** Reads and checks record i again (the file may have changed since the scan). */
   readRecord(i: number): ParsedRecord {
     const buf = Buffer.allocUnsafe(this.index.lengths[i]!);
-    return this.parseAt(i, buf, this.src.read(this.index.offsets[i]!, buf));
+    return this.parseAt(i, buf, 0, this.src.read(this.index.offsets[i]!, buf));
   }
 
-  private parseAt(i: number, buf: Buffer, got: number): ParsedRecord {
+  /** Checks record i, read into buf at `at`; `got` bytes of buf were read. */
+  private parseAt(i: number, buf: Buffer, at: number, got: number): ParsedRecord {
     const x = this.index;
     try {
-      if (got < buf.length) throw new FormatError('cut short since it was first read');
-      const r = parseRecord(buf, this.header);
+      if (got < at + x.lengths[i]!) throw new FormatError('cut short since it was first read');
+      const r = parseRecordAt(buf, at, x.lengths[i]!, this.header);
       if (r.timeUs !== x.times[i] || r.sample !== x.samples[i] || KIND[r.kind] !== x.kinds[i]) throw new FormatError('changed since it was first read');
       return r;
     } catch (err) {
@@ -245,9 +245,7 @@ export class RecordingFile {
       const got = this.src.read(start, buf);
       for (let k = first; k <= last; k++) {
         const i = records[k]!;
-        const from = x.offsets[i]! - start;
-        const rec = buf.subarray(from, from + x.lengths[i]!);
-        visit(i, this.parseAt(i, rec, Math.max(0, Math.min(rec.length, got - from))));
+        visit(i, this.parseAt(i, buf, x.offsets[i]! - start, got));
       }
       first = last + 1;
     }

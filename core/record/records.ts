@@ -7,7 +7,7 @@ import { chunkCount, type RecordingHeader } from './header';
  * The records that follow a recording's header, each framed alike (docs/recording-format.md):
  *
  *   0  record length (all of it)  u32
- *   4  CRC-32                     u32   of bytes 0-3, then 8 to the end
+ *   4  CRC-32                     u32   of bytes 8 to the end (a wrong length moves that end: a mismatch)
  *   8  kind                       u8    1 chunk, 2 keyframe, 3 delta, 4 event, 5 end
  *   9  reserved                   u8, u16  0
  *  12  sample number              u32   0 is the first state; +1 per tick
@@ -50,7 +50,7 @@ function frame(kind: RecordKind, sample: number, timeUs: number, payload: number
 }
 
 export function recordCrc(rec: Uint8Array): number {
-  return crc32(rec.subarray(8), crc32(rec.subarray(0, 4)));
+  return crc32(rec.subarray(8));
 }
 
 function seal(buf: Buffer): Buffer {
@@ -157,24 +157,6 @@ export function maxRecordLength(h: Pick<RecordingHeader, 'rangeLength' | 'chunkS
   return Math.max(delta, RECORD_HEADER + 8 + h.chunkSize, RECORD_HEADER + 8 + 8 * chunkCount(h), RECORD_HEADER + 16 + MAX_MESSAGE_LENGTH);
 }
 
-/** A LEB128 number at body[at]: its value, and where the next byte is (in `next`). Throws FormatError. */
-function readVarint(body: Buffer, at: number, next: { at: number }): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 5; i++) {
-    if (at >= body.length) throw new FormatError('a delta ends inside a number');
-    const b = body[at++]!;
-    value += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) {
-      if (i > 0 && b === 0) throw new FormatError('a delta holds a number with a redundant byte');
-      next.at = at;
-      return value;
-    }
-    scale *= 128;
-  }
-  throw new FormatError('a delta holds a number longer than 5 bytes');
-}
-
 /**
  * Walks a checked delta body: visit(start relative to the range, length, where its new bytes start
  * in body). No allocation per run: a seek walks thousands of them.
@@ -205,25 +187,43 @@ export function forEachRun(body: Buffer, visit: (start: number, length: number, 
   }
 }
 
-/** Checks the runs of a delta against the range; returns the changed byte count. */
+/** Checks the runs of a delta against the range; returns the changed byte count. Allocates nothing. */
 function checkRuns(body: Buffer, runs: number, rangeLength: number): number {
-  const cursor = { at: 0 };
+  let at = 0;
   let pos = 0;
   let changed = 0;
   for (let i = 0; i < runs; i++) {
-    const gap = readVarint(body, cursor.at, cursor);
-    const len = readVarint(body, cursor.at, cursor);
+    let gap = 0;
+    let len = 0;
+    for (let field = 0; field < 2; field++) {
+      // A LEB128 number of at most 5 bytes, without a redundant last byte.
+      let value = 0;
+      let scale = 1;
+      for (let n = 0; ; n++) {
+        if (n === 5) throw new FormatError('a delta holds a number longer than 5 bytes');
+        if (at >= body.length) throw new FormatError('a delta ends inside a number');
+        const b = body[at++]!;
+        value += (b & 0x7f) * scale;
+        if ((b & 0x80) === 0) {
+          if (n > 0 && b === 0) throw new FormatError('a delta holds a number with a redundant byte');
+          break;
+        }
+        scale *= 128;
+      }
+      if (field === 0) gap = value;
+      else len = value;
+    }
     // Runs are maximal: two runs have at least one unchanged byte between them.
     if (i > 0 && gap === 0) throw new FormatError(`run ${i} of a delta touches the previous one`);
     if (len === 0) throw new FormatError(`run ${i} of a delta is empty`);
     pos += gap;
     if (pos + len > rangeLength) throw new FormatError(`run ${i} of a delta (${pos}+${len}) runs past the recorded range (${rangeLength} bytes)`);
-    if (cursor.at + len > body.length) throw new FormatError(`run ${i} of a delta runs past the record`);
-    cursor.at += len;
+    if (at + len > body.length) throw new FormatError(`run ${i} of a delta runs past the record`);
+    at += len;
     pos += len;
     changed += len;
   }
-  if (cursor.at !== body.length) throw new FormatError(`a delta has ${body.length - cursor.at} bytes after its ${runs} runs`);
+  if (at !== body.length) throw new FormatError(`a delta has ${body.length - at} bytes after its ${runs} runs`);
   return changed;
 }
 
@@ -233,55 +233,69 @@ export function copyRun(body: Buffer, from: number, length: number, target: Uint
   else for (let i = 0; i < length; i++) target[at + i] = body[from + i]!;
 }
 
+/** A u64 that must fit a JavaScript number exactly (read as two u32: BigInt costs more per record). */
+function readSafeU64(buf: Buffer, at: number): number | undefined {
+  const high = buf.readUInt32LE(at + 4);
+  return high > 0x1fffff ? undefined : high * 2 ** 32 + buf.readUInt32LE(at);
+}
+
 /** The fixed part of a record, checked: length still to be checked against the file by the caller. */
 export function readFrame(buf: Buffer, at: number): { length: number; kind: RecordKind; sample: number; timeUs: number } {
   const length = buf.readUInt32LE(at);
   const kind = buf[at + 8]!;
   if (kind < KIND.chunk || kind > KIND.end) throw new FormatError(`unknown record kind ${kind}`);
   if (buf[at + 9] !== 0 || buf.readUInt16LE(at + 10) !== 0) throw new FormatError('reserved bytes of a record are not zero');
-  const time = buf.readBigUInt64LE(at + 16);
-  if (time > BigInt(Number.MAX_SAFE_INTEGER)) throw new FormatError(`record time ${time} µs is out of range`);
-  return { length, kind: kind as RecordKind, sample: buf.readUInt32LE(at + 12), timeUs: Number(time) };
+  const timeUs = readSafeU64(buf, at + 16);
+  if (timeUs === undefined) throw new FormatError(`record time ${buf.readBigUInt64LE(at + 16)} µs is out of range`);
+  return { length, kind: kind as RecordKind, sample: buf.readUInt32LE(at + 12), timeUs };
+}
+
+function need(p: Buffer, n: number, what: string): void {
+  if (p.length !== n) throw new FormatError(`${what} record of ${RECORD_HEADER + p.length} bytes (expected ${RECORD_HEADER + n})`);
+}
+
+function zero(p: Buffer, at: number): void {
+  if (p.readUInt32LE(at) !== 0) throw new FormatError('reserved bytes of a record are not zero');
 }
 
 /** Checks one whole record (CRC and every number in it) against the header. Throws FormatError. */
 export function parseRecord(rec: Buffer, h: RecordingHeader): ParsedRecord {
-  if (rec.length < RECORD_HEADER) throw new FormatError(`a record of ${rec.length} bytes is shorter than its frame`);
-  const { length, kind, sample, timeUs } = readFrame(rec, 0);
-  if (length !== rec.length) throw new FormatError(`record length ${length} does not match ${rec.length}`);
-  if (recordCrc(rec) !== rec.readUInt32LE(4)) throw new FormatError('a record is corrupted (CRC mismatch)');
-  const p = rec.subarray(RECORD_HEADER);
-  const need = (n: number, what: string): void => {
-    if (p.length !== n) throw new FormatError(`${what} record of ${rec.length} bytes (expected ${RECORD_HEADER + n})`);
-  };
-  const zero = (...at: number[]): void => {
-    for (const a of at) if (p.readUInt32LE(a) !== 0) throw new FormatError('reserved bytes of a record are not zero');
-  };
+  return parseRecordAt(rec, 0, rec.length, h);
+}
+
+/** parseRecord for the record at buf[at, at + length), without copying it out (a seek parses thousands). */
+export function parseRecordAt(buf: Buffer, at: number, length: number, h: RecordingHeader): ParsedRecord {
+  if (length < RECORD_HEADER || at + length > buf.length) throw new FormatError(`a record of ${length} bytes is shorter than its frame`);
+  const frame = readFrame(buf, at);
+  const { kind, sample, timeUs } = frame;
+  if (frame.length !== length) throw new FormatError(`record length ${frame.length} does not match ${length}`);
+  if (crc32(buf.subarray(at + 8, at + length)) !== buf.readUInt32LE(at + 4)) throw new FormatError('a record is corrupted (CRC mismatch)');
+  const p = buf.subarray(at + RECORD_HEADER, at + length);
   switch (kind) {
     case KIND.chunk: {
       if (p.length < 8) throw new FormatError('a chunk record is too short');
       const index = p.readUInt32LE(0);
       if (index >= chunkCount(h)) throw new FormatError(`chunk ${index} is past the recorded range (${chunkCount(h)} chunks)`);
-      need(8 + chunkBytes(h, index), `a chunk ${index}`);
-      zero(4);
+      need(p, 8 + chunkBytes(h, index), `a chunk ${index}`);
+      zero(p, 4);
       return { kind: 'chunk', sample, timeUs, index, data: p.subarray(8) };
     }
     case KIND.keyframe: {
       const count = p.length >= 8 ? p.readUInt32LE(0) : -1;
       if (count !== chunkCount(h)) throw new FormatError(`a keyframe lists ${count} chunks, the range has ${chunkCount(h)}`);
-      need(8 + 8 * count, 'a keyframe');
-      zero(4);
+      need(p, 8 + 8 * count, 'a keyframe');
+      zero(p, 4);
       const offsets: number[] = [];
       for (let i = 0; i < count; i++) {
-        const o = p.readBigUInt64LE(8 + 8 * i);
-        if (o > BigInt(Number.MAX_SAFE_INTEGER)) throw new FormatError(`a keyframe points chunk ${i} at ${o}, past any file`);
-        offsets.push(Number(o));
+        const o = readSafeU64(p, 8 + 8 * i);
+        if (o === undefined) throw new FormatError(`a keyframe points chunk ${i} at ${p.readBigUInt64LE(8 + 8 * i)}, past any file`);
+        offsets.push(o);
       }
       return { kind: 'keyframe', sample, timeUs, offsets };
     }
     case KIND.delta: {
       if (p.length < 16) throw new FormatError('a delta record is too short');
-      zero(12);
+      zero(p, 12);
       const runs = p.readUInt32LE(4);
       const changedBytes = p.readUInt32LE(8);
       const body = p.subarray(16);
@@ -289,7 +303,7 @@ export function parseRecord(rec: Buffer, h: RecordingHeader): ParsedRecord {
       return { kind: 'delta', sample, timeUs, missed: p.readUInt32LE(0), runs, changedBytes, body };
     }
     case KIND.event: {
-      need(12, 'an event');
+      need(p, 12, 'an event');
       const type = p[0]!;
       const peer = p.readUInt16LE(2);
       const vector = p.readUInt16LE(4);
@@ -305,10 +319,10 @@ export function parseRecord(rec: Buffer, h: RecordingHeader): ParsedRecord {
       const reason = REASONS[p[0]! - 1];
       if (!reason) throw new FormatError(`unknown stop reason ${p[0]}`);
       if (p[1] !== 0 || p.readUInt16LE(2) !== 0) throw new FormatError('reserved bytes of an end record are not zero');
-      zero(12);
+      zero(p, 12);
       const textLength = p.readUInt32LE(8);
       if (textLength > MAX_MESSAGE_LENGTH) throw new FormatError(`an end message of ${textLength} bytes is longer than ${MAX_MESSAGE_LENGTH}`);
-      need(16 + textLength, 'an end');
+      need(p, 16 + textLength, 'an end');
       let message: string;
       try {
         message = new TextDecoder('utf-8', { fatal: true }).decode(p.subarray(16));

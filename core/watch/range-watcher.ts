@@ -6,6 +6,7 @@ import { changeOf, type Change } from './changes';
 
 /** Two copies of the watched bytes are kept; this bounds the memory a watch can take. */
 export const MAX_WATCHED_BYTES = 64 * 1024 * 1024;
+const PAGE = 4096;
 
 export interface Tick {
   /** When the sample was taken, ms since the epoch. */
@@ -43,12 +44,49 @@ export class RangeWatcher {
   /**
    * One sample without copies (the recorder's path): reads every range, then calls
    * visit(range index, start, end) for each run that changed, relative to its range. When visit is
-   * called, `last` already holds the new bytes.
+   * called, `last` already holds the new bytes (and the other copy the old bytes of the run).
+   *
+   * A source with a mapping is compared in place: only pages that differ are copied, so a tick over
+   * a quiet 16 MiB mapping costs a memcmp, not a memcpy as well (measured in the recording bench).
+   * Each differing stretch of pages is copied once and compared on that copy, so the runs reported
+   * are exactly the bytes kept, even while the segment changes under us.
    */
   sample(visit: (range: number, start: number, end: number) => void): void {
-    this.ranges.forEach((r, i) => this.source.read(r.offset, this.current[i]!));
-    [this.previous, this.current] = [this.current, this.previous];
-    this.ranges.forEach((_, i) => forEachDifference(this.current[i]!, this.previous[i]!, (start, end) => visit(i, start, end)));
+    this.ranges.forEach((r, i) => {
+      const view = this.source.view(r.offset, r.length);
+      if (view) {
+        this.sampleView(i, view, visit);
+        return;
+      }
+      this.source.read(r.offset, this.current[i]!);
+      const next = this.current[i]!;
+      this.current[i] = this.previous[i]!;
+      this.previous[i] = next;
+      forEachDifference(this.current[i]!, next, (start, end) => visit(i, start, end));
+    });
+  }
+
+  private sampleView(i: number, view: Uint8Array, visit: (range: number, start: number, end: number) => void): void {
+    const last = this.previous[i]!;
+    const old = this.current[i]!;
+    const live = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+    const kept = Buffer.from(last.buffer, last.byteOffset, last.byteLength);
+    if (live.equals(kept)) return;
+    let spanStart = -1;
+    const flush = (end: number): void => {
+      // Old bytes aside, then the new ones copied once: the runs are found between these two copies.
+      old.set(last.subarray(spanStart, end), spanStart);
+      live.copy(kept, spanStart, spanStart, end);
+      forEachDifference(old.subarray(spanStart, end), last.subarray(spanStart, end), (start, stop) => visit(i, spanStart + start, spanStart + stop));
+      spanStart = -1;
+    };
+    for (let page = 0; page < live.length; page += PAGE) {
+      const end = Math.min(live.length, page + PAGE);
+      const same = live.subarray(page, end).equals(kept.subarray(page, end));
+      if (!same && spanStart < 0) spanStart = page;
+      else if (same && spanStart >= 0) flush(page);
+    }
+    if (spanStart >= 0) flush(live.length);
   }
 
   /** One sample, its changes with copies of their old and new bytes (the live view's path). */

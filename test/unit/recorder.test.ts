@@ -20,15 +20,17 @@ test('run(): one sample per interval, scheduled after the previous one finished;
   const source = new MemorySource(bytes, 'slow');
   let reads = 0;
   let inRead = false;
-  const read = source.read.bind(source);
-  source.read = (offset, target) => {
+  // A MemorySource is sampled through its view (like a mapped file): one view per sample.
+  const view = source.view.bind(source);
+  source.view = (offset, length) => {
     assert.equal(inRead, false, 'a sample started before the previous one finished');
     inRead = true;
     reads++;
-    // The third tick's read takes 35 ms: the ticks due at 40 and 50 ms pass without a sample.
-    if (reads === 4) nowMs += 35;
-    read(offset, target);
+    // The third tick's sample takes 35 ms: the ticks due at 40 and 50 ms pass without a sample.
+    if (reads === 3) nowMs += 35;
+    const v = view(offset, length);
     inRead = false;
+    return v;
   };
   const recorder = Recorder.start(source, { target: path.join(dir, 'r.shmrec'), range: { offset: 0, length: 4096 }, intervalMs: 10, clock: () => nowMs * 1000 });
   recorder.run();
