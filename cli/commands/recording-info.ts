@@ -40,6 +40,7 @@ export function recordingFacts(path: string, h: RecordingHeader, s: RecordingSum
     events: s.events,
     embeddedLayoutBytes: h.layout === undefined ? 0 : Buffer.byteLength(h.layout),
     fileBytes: s.fileBytes,
+    firstStateBytes: s.firstStateBytes,
     readableBytes: s.readableBytes,
     ended: s.end ? { reason: s.end.reason, message: s.end.message } : null,
     ignoredTail: s.tail ?? null,
@@ -61,7 +62,7 @@ export function recordingLines(path: string, h: RecordingHeader, s: RecordingSum
     `keyframes:    ${s.keyframes}`,
     `events:       ${s.events}`,
     `layout:       ${h.layout === undefined ? 'none' : `embedded (${Buffer.byteLength(h.layout)} bytes)`}`,
-    `size on disk: ${s.fileBytes} bytes (${formatBytes(s.fileBytes)})`,
+    `size on disk: ${s.fileBytes} bytes (${formatBytes(s.fileBytes)}; the first state ${formatBytes(s.firstStateBytes)}, zero chunks not written)`,
     `ended:        ${endText(s)}`,
   ];
   if (s.tail) lines.push(`torn tail:    ${s.tail.bytes} bytes from offset ${s.tail.offset} ignored (${s.tail.reason})`);

@@ -41,6 +41,8 @@ export interface RecordingSummary {
   keyframes: number;
   events: number;
   fileBytes: number;
+  /** Bytes of the first state (its chunk records and keyframe): the rest of the file is what changed. */
+  firstStateBytes: number;
   /** Bytes of whole, checked records (and the header). */
   readableBytes: number;
   /** How the recorder stopped; undefined if it never wrote its end record (killed, or still recording). */
@@ -201,6 +203,7 @@ export class RecordingFile {
       keyframes: x.keyframes.length,
       events: x.events.length,
       fileBytes: this.src.size(),
+      firstStateBytes: x.keyframes.length === 0 ? 0 : x.offsets[x.keyframes[0]!]! + x.lengths[x.keyframes[0]!]! - this.header.headerLength,
       readableBytes: this.position,
       end: x.end,
       tail: this.tail,
