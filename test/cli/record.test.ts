@@ -296,3 +296,33 @@ test('record, history and replay refuse bad arguments and bad files with one lin
   }
   assert.ok(!fs.existsSync(path.join(dir, 'y')), 'a refused recording left a file');
 });
+
+test('record an ivshmem server joined as a peer: its bytes and our peer ID are recorded; the server gone is exit 3', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const name = `shmem-inspect-record-${process.pid}`;
+  t.after(() => {
+    cleanup();
+    fs.rmSync(`/dev/shm/${name}`, { force: true });
+  });
+  const socketPath = path.join(dir, 'ivshmem.sock');
+  const server = new CliProcess(['serve', '--socket', socketPath, '--size', '64K', '--vectors', '1', '--shm', name]);
+  t.after(() => server.child.kill('SIGKILL'));
+  await server.waitFor(/serving/, 'stderr');
+  const rec = path.join(dir, 'peer.shmrec');
+  const proc = new CliProcess(['record', `unix:${socketPath}`, '-o', rec, '--interval', '5']);
+  t.after(() => proc.child.kill('SIGKILL'));
+  await proc.waitFor(/Ctrl-C stops/, 'stderr');
+  for (const v of [1, 2, 3]) {
+    pwrite(`/dev/shm/${name}`, 0x20, u32(v));
+    await waitForRecorded(rec, 0x20, u32(v));
+  }
+  server.child.kill('SIGTERM');
+  const { code } = await proc.exited;
+  assert.equal(code, 3, proc.stderr);
+  const info = JSON.parse((await runCli(['info', rec, '--json'])).stdout);
+  assert.equal(info.source, `unix:${socketPath}`);
+  assert.equal(info.peerId, 0);
+  assert.equal(info.ended.reason, 'source-lost');
+  const history = JSON.parse((await runCli(['history', rec, '--offset', '0x20', '--length', '4', '--json'])).stdout);
+  assert.deepEqual(history.map((h: { new: string }) => h.new), ['01000000', '02000000', '03000000']);
+});

@@ -12,6 +12,8 @@ test('valid requests pass through unchanged', () => {
     { type: 'unwatch' },
     { type: 'snapshot', target: '/tmp/a.shmsnap', tempPath: '/tmp/.a.tmp', force: true },
     { type: 'verify' },
+    { type: 'record', target: '/tmp/r.shmrec', force: false, offset: 2 ** 33, length: 64 << 20, intervalMs: 10 },
+    { type: 'record', target: '/tmp/r.shmrec', force: true, offset: 0, length: 1, intervalMs: 5, durationMs: 1500, maxBytes: 2 ** 40, layout: '{}' },
     { type: 'cancel', request: 9 },
     { type: 'close' },
   ];
@@ -35,6 +37,10 @@ test('malformed requests are refused with the field named', () => {
     [{ id: 1, request: { type: 'watch', ranges: [], intervalMs: 50 } }, /ranges/],
     [{ id: 1, request: { type: 'watch', ranges: [{ offset: 0, length: 0 }], intervalMs: 50 } }, /length must be/],
     [{ id: 1, request: { type: 'watch', ranges: [{ offset: 0, length: 1 }], intervalMs: 1 } }, /intervalMs must be/],
+    [{ id: 1, request: { type: 'record', target: '/r', force: false, offset: 0, length: (64 << 20) + 1, intervalMs: 10 } }, /length must be/],
+    [{ id: 1, request: { type: 'record', target: '/r', force: false, offset: 0, length: 0, intervalMs: 10 } }, /length must be/],
+    [{ id: 1, request: { type: 'record', target: '/r', force: false, offset: 0, length: 8, intervalMs: 10, maxBytes: 0 } }, /maxBytes must be/],
+    [{ id: 1, request: { type: 'record', target: '/r', force: 'no', offset: 0, length: 8, intervalMs: 10 } }, /force must be/],
   ];
   for (const [message, reason] of bad) {
     assert.throws(() => parseToAgent(message), (e: unknown) => e instanceof MessageError && reason.test(e.message), JSON.stringify(message));
@@ -46,7 +52,11 @@ test('agent messages: replies, errors and events are checked', () => {
   assert.deepEqual(parseFromAgent({ kind: 'reply', id: 3, ok: false, code: 'lost', message: 'gone' }), { kind: 'reply', id: 3, ok: false, code: 'lost', message: 'gone' });
   const change = { offset: 2 ** 32, before: new Uint8Array([0]), after: new Uint8Array([1]) };
   assert.deepEqual(parseFromAgent({ kind: 'event', event: { type: 'changes', time: 5, changes: [change] } }), { kind: 'event', event: { type: 'changes', time: 5, changes: [change] } });
+  const stats = { samples: 10, changeSamples: 2, changedBytes: 9, missedTicks: 0, keyframes: 1, events: 0, fileBytes: 4000, elapsedMs: 90.5 };
+  assert.deepEqual(parseFromAgent({ kind: 'event', event: { type: 'recording', request: 4, stats } }), { kind: 'event', event: { type: 'recording', request: 4, stats } });
   const bad: [unknown, RegExp][] = [
+    [{ kind: 'event', event: { type: 'recording', request: 4, stats: { ...stats, samples: -1 } } }, /samples must be/],
+    [{ kind: 'event', event: { type: 'recording', request: 4, stats: { ...stats, elapsedMs: 'soon' } } }, /elapsedMs must be/],
     [{ kind: 'reply', id: 3, ok: false, code: 'weird', message: 'x' }, /unknown error code/],
     [{ kind: 'reply', id: 3, ok: 'maybe' }, /ok must be/],
     [{ kind: 'event', event: { type: 'changes', time: 5, changes: [{ offset: 0, before: new Uint8Array(2), after: new Uint8Array(1) }] } }, /same, non-zero length/],
