@@ -295,7 +295,7 @@ export class RemoteSession {
     };
     if (work.signal?.aborted) return Promise.reject(new CancelledError());
     work.signal?.addEventListener('abort', onAbort, { once: true });
-    return this.send(request, 0, { onProgress: work.onProgress, onStats: (work as Hooks).onStats }).finally(() => work.signal?.removeEventListener('abort', onAbort));
+    return this.send(request, 0, { onProgress: work.onProgress, onStats: work.onStats }).finally(() => work.signal?.removeEventListener('abort', onAbort));
   }
 
   private request<T extends AgentRequest>(request: T): Promise<AgentReplies[T['type']]> {

@@ -5,7 +5,9 @@ import { hex, type Range } from '../numbers';
 import { FormatError } from '../snapshot/format';
 import { FIXED_HEADER, declaredHeaderLength, decodeHeader, hasRecordingMagic, type RecordingHeader } from './header';
 import { RecordIndex } from './record-index';
-import { KIND, RECORD_HEADER, chunkBytes, copyRun, forEachRun, maxRecordLength, parseRecordAt, readFrame, type ParsedRecord, type StopReason } from './records';
+import { KIND, chunkBytes, type ParsedRecord, type StopReason } from './records';
+import { copyRun, forEachRun, maxRecordLength, parseRecordAt } from './parse';
+import { scanRecords, type ByteSource } from './scan';
 
 /** Whether a path is a regular file that starts with the recording magic. */
 export function looksLikeRecording(path: string): boolean {
@@ -21,13 +23,6 @@ export function looksLikeRecording(path: string): boolean {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
-}
-
-/** Where bytes come from: a file, or memory (tests and the fuzzer). */
-interface ByteSource {
-  size(): number;
-  read(position: number, target: Buffer): number;
-  close(): void;
 }
 
 export interface RecordingSummary {
@@ -63,6 +58,7 @@ export interface RecordedState {
   changed: Range[];
 }
 
+/** The most one pread of nearby records reads. */
 const SCAN_CHUNK = 8 * 1024 * 1024;
 /** Records closer than this are read with one pread (the bytes between are read and skipped). */
 const READ_GAP = 64 * 1024;
@@ -136,59 +132,9 @@ export class RecordingFile {
   /** Scans records appended since the last scan; returns whether any were added. */
   refresh(): boolean {
     const before = this.index.count;
-    const size = this.src.size();
-    let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(RECORD_HEADER, size - this.position)));
-    let bufStart = -1;
-    let bufLength = 0;
-    const load = (at: number): void => {
-      bufStart = at;
-      bufLength = this.src.read(at, buf);
-    };
-    this.tail = undefined;
-    while (this.position < size) {
-      const at = this.position;
-      const stop = (reason: string): void => {
-        this.tail = { offset: at, bytes: size - at, reason };
-      };
-      if (size - at < RECORD_HEADER) {
-        stop('a record cut short');
-        break;
-      }
-      if (bufStart < 0 || at < bufStart || at + RECORD_HEADER > bufStart + bufLength) load(at);
-      let length: number;
-      try {
-        length = readFrame(buf, at - bufStart).length;
-      } catch (err) {
-        if (!(err instanceof FormatError)) throw err;
-        stop(err.message);
-        break;
-      }
-      if (length < RECORD_HEADER || length > this.maxRecord) {
-        stop(`a record claims ${length} bytes, which no record of this recording can have`);
-        break;
-      }
-      if (at + length > size) {
-        stop('a record cut short');
-        break;
-      }
-      if (at + length > bufStart + bufLength) {
-        // Not in the buffer: read from the record on, in a buffer that holds it.
-        if (length > buf.length) buf = Buffer.allocUnsafe(Math.max(length, Math.min(SCAN_CHUNK, size - at)));
-        load(at);
-        if (bufLength < length) {
-          stop('a record cut short');
-          break;
-        }
-      }
-      try {
-        this.index.accept(parseRecordAt(buf, at - bufStart, length, this.header), at, length);
-      } catch (err) {
-        if (!(err instanceof FormatError)) throw err;
-        stop(err.message);
-        break;
-      }
-      this.position = at + length;
-    }
+    const scanned = scanRecords(this.src, this.header, this.index, this.position, this.maxRecord);
+    this.position = scanned.position;
+    this.tail = scanned.tail;
     return this.index.count > before;
   }
 

@@ -1,6 +1,7 @@
 import type { Range } from '../numbers';
 import type { RecordingFile } from './reader';
-import { copyRun, forEachRun, type RecordedEvent } from './records';
+import type { RecordedEvent } from './records';
+import { copyRun, forEachRun } from './parse';
 
 /** One sample that changed something (in the whole range, or in a scope). */
 export interface ChangeStep {

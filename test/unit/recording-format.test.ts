@@ -6,7 +6,8 @@ import { FormatError } from '../../core/snapshot/format';
 import { decodeHeader, encodeHeader, type RecordingHeader } from '../../core/record/header';
 import { RecordingFile } from '../../core/record/reader';
 import { Timeline } from '../../core/record/timeline';
-import { encodeDelta, encodeEnd, encodeEvent, forEachRun, parseRecord, recordCrc } from '../../core/record/records';
+import { encodeDelta, encodeEnd, encodeEvent, recordCrc } from '../../core/record/records';
+import { forEachRun, parseRecord } from '../../core/record/parse';
 import { tinyRecording } from '../helpers/recording';
 
 const BASE = { segmentSize: 2 ** 40 + 5, rangeOffset: 2 ** 33, rangeLength: 64 << 20, intervalMs: 10, startTime: Date.UTC(2026, 10, 29, 12), peerId: 65535, chunkSize: 65536, source: '/dev/shm/ü', layout: '{"regions":[]}' };
