@@ -32,7 +32,8 @@ const SCOPES_KEPT = 16;
  * (kept for the last 16 scopes, and extended when the file grows); stepping is then a binary search.
  */
 export class Timeline {
-  private readonly scoped = new Map<string, { upTo: number; steps: ChangeStep[] }>();
+  /** Per scope: the delta records (numbers, in file order) that changed it, found up to changes[upTo]. */
+  private readonly scoped = new Map<string, { upTo: number; records: number[] }>();
 
   constructor(readonly file: RecordingFile) {}
 
@@ -41,13 +42,12 @@ export class Timeline {
     return { timeMs: x.times[i]! / 1000, sample: x.samples[i]!, record: i };
   }
 
-  /** The samples that changed the scope (default: anything), in time order. */
-  changes(scope?: Range): ChangeStep[] {
+  /** The delta records that changed the scope (default: anything), in time order; kept, not copied. */
+  private records(scope?: Range): readonly number[] {
     const x = this.file.index;
-    if (!scope) return x.changes.map((i) => this.step(i));
+    if (!scope) return x.changes;
     const key = `${scope.offset}+${scope.length}`;
-    let entry = this.scoped.get(key);
-    if (!entry) entry = { upTo: 0, steps: [] };
+    const entry = this.scoped.get(key) ?? { upTo: 0, records: [] };
     this.scoped.delete(key);
     if (entry.upTo < x.changes.length) {
       const w = this.file.window(scope);
@@ -59,27 +59,48 @@ export class Timeline {
         forEachRun(r.body, (at, length) => {
           if (at < to && at + length > from) touched = true;
         });
-        if (touched) entry.steps.push(this.step(i));
+        if (touched) entry.records.push(i);
       });
       entry.upTo = x.changes.length;
     }
     this.scoped.set(key, entry);
     if (this.scoped.size > SCOPES_KEPT) this.scoped.delete(this.scoped.keys().next().value!);
-    return entry.steps;
+    return entry.records;
+  }
+
+  /** The samples that changed the scope (default: anything), in time order. */
+  changes(scope?: Range): ChangeStep[] {
+    return this.records(scope).map((i) => this.step(i));
+  }
+
+  /** How many of the records (in time order) are at or before timeMs. */
+  private countAtOrBefore(records: readonly number[], timeMs: number): number {
+    const times = this.file.index.times;
+    const limit = timeMs * 1000;
+    let lo = 0;
+    let hi = records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (times[records[mid]!]! <= limit) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** The first change strictly after timeMs, or undefined. */
   next(timeMs: number, scope?: Range): ChangeStep | undefined {
-    const steps = this.changes(scope);
-    return steps[countAtOrBefore(steps, timeMs)];
+    const records = this.records(scope);
+    const i = this.countAtOrBefore(records, timeMs);
+    return i < records.length ? this.step(records[i]!) : undefined;
   }
 
   /** The last change strictly before timeMs, or undefined. */
   previous(timeMs: number, scope?: Range): ChangeStep | undefined {
-    const steps = this.changes(scope);
-    let i = countAtOrBefore(steps, timeMs) - 1;
-    while (i >= 0 && steps[i]!.timeMs >= timeMs) i--;
-    return i < 0 ? undefined : steps[i];
+    const records = this.records(scope);
+    const times = this.file.index.times;
+    let i = this.countAtOrBefore(records, timeMs) - 1;
+    while (i >= 0 && times[records[i]!]! >= timeMs * 1000) i--;
+    return i < 0 ? undefined : this.step(records[i]!);
   }
 
   /** Changes per time bucket: `buckets` equal slices of [fromMs, toMs). */
@@ -87,9 +108,12 @@ export class Timeline {
     const out = new Uint32Array(Math.max(0, buckets));
     const span = toMs - fromMs;
     if (buckets <= 0 || !(span > 0)) return out;
-    for (const s of this.changes(scope)) {
-      if (s.timeMs < fromMs || s.timeMs >= toMs) continue;
-      out[Math.min(buckets - 1, Math.floor(((s.timeMs - fromMs) / span) * buckets))]!++;
+    const records = this.records(scope);
+    const times = this.file.index.times;
+    for (let k = this.countAtOrBefore(records, fromMs - 0.001); k < records.length; k++) {
+      const t = times[records[k]!]! / 1000;
+      if (t >= toMs) break;
+      if (t >= fromMs) out[Math.min(buckets - 1, Math.floor(((t - fromMs) / span) * buckets))]!++;
     }
     return out;
   }
@@ -135,7 +159,7 @@ export class Timeline {
     const w = this.file.window(scope);
     if (this.file.index.keyframes.length === 0) return;
     let current = this.file.initialState(w);
-    const steps = this.changes(w);
+    const steps = this.records(w).map((i) => this.step(i));
     const from = w.offset - this.file.header.rangeOffset;
     for (let k = 0; k < steps.length; k += 256) {
       const batch = steps.slice(k, k + 256);
@@ -171,14 +195,3 @@ export class Timeline {
   }
 }
 
-/** How many steps (in time order) are at or before timeMs. */
-function countAtOrBefore(steps: readonly ChangeStep[], timeMs: number): number {
-  let lo = 0;
-  let hi = steps.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (steps[mid]!.timeMs <= timeMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
