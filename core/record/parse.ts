@@ -97,15 +97,13 @@ function readSafeU64(buf: Buffer, at: number): number | undefined {
   return high > 0x1fffff ? undefined : high * 2 ** 32 + buf.readUInt32LE(at);
 }
 
-/** The fixed part of a record, checked: length still to be checked against the file by the caller. */
-export function readFrame(buf: Buffer, at: number): { length: number; kind: RecordKind; sample: number; timeUs: number } {
-  const length = buf.readUInt32LE(at);
+/** Checks the fixed part of the record at buf[at] (kind, reserved bytes, time); returns its kind. */
+function checkFrame(buf: Buffer, at: number): RecordKind {
   const kind = buf[at + 8]!;
   if (kind < KIND.chunk || kind > KIND.end) throw new FormatError(`unknown record kind ${kind}`);
   if (buf[at + 9] !== 0 || buf.readUInt16LE(at + 10) !== 0) throw new FormatError('reserved bytes of a record are not zero');
-  const timeUs = readSafeU64(buf, at + 16);
-  if (timeUs === undefined) throw new FormatError(`record time ${buf.readBigUInt64LE(at + 16)} µs is out of range`);
-  return { length, kind: kind as RecordKind, sample: buf.readUInt32LE(at + 12), timeUs };
+  if (readSafeU64(buf, at + 16) === undefined) throw new FormatError(`record time ${buf.readBigUInt64LE(at + 16)} µs is out of range`);
+  return kind as RecordKind;
 }
 
 function need(p: Buffer, n: number, what: string): void {
@@ -124,10 +122,22 @@ export function parseRecord(rec: Buffer, h: RecordingHeader): ParsedRecord {
 /** parseRecord for the record at buf[at, at + length), without copying it out (a seek parses thousands). */
 export function parseRecordAt(buf: Buffer, at: number, length: number, h: RecordingHeader): ParsedRecord {
   if (length < RECORD_HEADER || at + length > buf.length) throw new FormatError(`a record of ${length} bytes is shorter than its frame`);
-  const frame = readFrame(buf, at);
-  const { kind, sample, timeUs } = frame;
-  if (frame.length !== length) throw new FormatError(`record length ${frame.length} does not match ${length}`);
+  const kind = checkFrame(buf, at);
+  if (buf.readUInt32LE(at) !== length) throw new FormatError(`record length ${buf.readUInt32LE(at)} does not match ${length}`);
+  const sample = buf.readUInt32LE(at + 12);
+  const timeUs = readSafeU64(buf, at + 16)!;
   if (crc32(buf.subarray(at + 8, at + length)) !== buf.readUInt32LE(at + 4)) throw new FormatError('a record is corrupted (CRC mismatch)');
+  if (kind === KIND.delta) {
+    // The common record, read in place (a scan or a seek parses hundreds of thousands).
+    const q = at + RECORD_HEADER;
+    if (length < RECORD_HEADER + 16) throw new FormatError('a delta record is too short');
+    if (buf.readUInt32LE(q + 12) !== 0) throw new FormatError('reserved bytes of a record are not zero');
+    const runs = buf.readUInt32LE(q + 4);
+    const changedBytes = buf.readUInt32LE(q + 8);
+    const body = buf.subarray(q + 16, at + length);
+    if (checkRuns(body, runs, h.rangeLength) !== changedBytes) throw new FormatError(`a delta claims ${changedBytes} changed bytes, its runs hold another count`);
+    return { kind: 'delta', sample, timeUs, missed: buf.readUInt32LE(q), runs, changedBytes, body };
+  }
   const p = buf.subarray(at + RECORD_HEADER, at + length);
   switch (kind) {
     case KIND.chunk: {
@@ -150,15 +160,6 @@ export function parseRecordAt(buf: Buffer, at: number, length: number, h: Record
         offsets.push(o);
       }
       return { kind: 'keyframe', sample, timeUs, offsets };
-    }
-    case KIND.delta: {
-      if (p.length < 16) throw new FormatError('a delta record is too short');
-      zero(p, 12);
-      const runs = p.readUInt32LE(4);
-      const changedBytes = p.readUInt32LE(8);
-      const body = p.subarray(16);
-      if (checkRuns(body, runs, h.rangeLength) !== changedBytes) throw new FormatError(`a delta claims ${changedBytes} changed bytes, its runs hold another count`);
-      return { kind: 'delta', sample, timeUs, missed: p.readUInt32LE(0), runs, changedBytes, body };
     }
     case KIND.event: {
       need(p, 12, 'an event');

@@ -1,7 +1,7 @@
 import { FormatError } from '../snapshot/format';
 import type { RecordingHeader } from './header';
 import type { RecordIndex } from './record-index';
-import { parseRecordAt, readFrame } from './parse';
+import { parseRecordAt } from './parse';
 import { RECORD_HEADER } from './records';
 
 /** Where bytes come from: a file, or memory (tests and the fuzzer). */
@@ -39,14 +39,7 @@ export function scanRecords(src: ByteSource, header: RecordingHeader, index: Rec
       break;
     }
     if (bufStart < 0 || at < bufStart || at + RECORD_HEADER > bufStart + bufLength) load(at);
-    let length: number;
-    try {
-      length = readFrame(buf, at - bufStart).length;
-    } catch (err) {
-      if (!(err instanceof FormatError)) throw err;
-      stop(err.message);
-      break;
-    }
+    const length = buf.readUInt32LE(at - bufStart);
     if (length < RECORD_HEADER || length > maxRecord) {
       stop(`a record claims ${length} bytes, which no record of this recording can have`);
       break;
