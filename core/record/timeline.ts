@@ -161,8 +161,10 @@ export class Timeline {
     let current = this.file.initialState(w);
     const steps = this.records(w).map((i) => this.step(i));
     const from = w.offset - this.file.header.rangeOffset;
-    for (let k = 0; k < steps.length; k += 256) {
-      const batch = steps.slice(k, k + 256);
+    // Records are read in batches, and each change keeps two copies of the scope: at most 16 MiB of them at once.
+    const per = Math.max(1, Math.min(256, Math.floor((16 << 20) / Math.max(1, w.length))));
+    for (let k = 0; k < steps.length; k += per) {
+      const batch = steps.slice(k, k + per);
       const found: ValueChange[] = [];
       this.file.forEachRecord(
         batch.map((s) => s.record),
