@@ -326,3 +326,28 @@ test('record an ivshmem server joined as a peer: its bytes and our peer ID are r
   const history = JSON.parse((await runCli(['history', rec, '--offset', '0x20', '--length', '4', '--json'])).stdout);
   assert.deepEqual(history.map((h: { new: string }) => h.new), ['01000000', '02000000', '03000000']);
 });
+
+test('the CLI killed with SIGKILL: its agent sees its parent gone and ends the recording in order', async (t) => {
+  const { dir, seg } = segment(t);
+  const rec = path.join(dir, 'x.shmrec');
+  const proc = new CliProcess(['record', seg, '-o', rec]);
+  t.after(() => proc.child.kill('SIGKILL'));
+  await proc.waitFor(/Ctrl-C stops/, 'stderr');
+  const agent = childrenOf(proc.child.pid!)[0]!;
+  pwrite(seg, 1, [5]);
+  await waitForRecorded(rec, 1, Buffer.from([5]));
+  proc.child.kill('SIGKILL');
+  // Gone, or a zombie nobody reaped yet (its parent died): either way it has exited.
+  const exited = (): boolean => {
+    try {
+      return fs.readFileSync(`/proc/${agent}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+    } catch {
+      return true;
+    }
+  };
+  await eventually(exited, 10_000, 'the agent to exit');
+  const file = RecordingFile.open(rec);
+  t.after(() => file.close());
+  assert.deepEqual(file.summary().end, { reason: 'detached', message: 'its parent went away' });
+  assert.equal(file.summary().tail, undefined);
+});
