@@ -185,9 +185,12 @@ function parseEvent(e: Obj): AgentEvent {
 /** A recording's figures (a 'recording' event, and the body of a 'record' reply). */
 export function parseRecordStats(o: Obj): RecordStats {
   const n = (key: string): number => int(o, key, 0, Number.MAX_SAFE_INTEGER);
-  const elapsedMs = o.elapsedMs;
-  if (typeof elapsedMs !== 'number' || !Number.isFinite(elapsedMs) || elapsedMs < 0) throw new MessageError('elapsedMs must be a number of ms');
-  return { samples: n('samples'), changeSamples: n('changeSamples'), changedBytes: n('changedBytes'), missedTicks: n('missedTicks'), keyframes: n('keyframes'), events: n('events'), fileBytes: n('fileBytes'), elapsedMs };
+  const ms = (key: string): number => {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MessageError(`${key} must be a number of ms`);
+    return v;
+  };
+  return { samples: n('samples'), changeSamples: n('changeSamples'), changedBytes: n('changedBytes'), missedTicks: n('missedTicks'), keyframes: n('keyframes'), events: n('events'), fileBytes: n('fileBytes'), elapsedMs: ms('elapsedMs'), slowestSampleMs: ms('slowestSampleMs') };
 }
 
 /** A peer table from the agent (also used to check a 'peers' reply). */

@@ -52,6 +52,7 @@ interface KeepUp {
   /** Growth after the first state. */
   fileBytesPerSecond: number;
   fileBytesPerChangedByte: number;
+  slowestSampleMs: number;
   cpuPercent: number;
   idleCpuPercent: number;
   peakRssMiB: number;
@@ -84,6 +85,8 @@ async function timedRecording(seg: string, out: string, seconds: number, writer?
   if (code !== 0) throw new Error(`record exited with ${code}: ${stderr}`);
   const [user, sys, rss] = stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
   const info = JSON.parse(spawnSync(process.execPath, [CLI, 'info', out, '--json'], { encoding: 'utf8' }).stdout);
+  const slowest = /(?:slowest sample took|a sample took up to) ([\d.]+) ms/.exec(stderr);
+  info.slowestSampleMs = slowest ? Number(slowest[1]) : NaN;
   return { info, cpuSeconds: user! + sys!, rssKiB: rss!, writerTicks };
 }
 
@@ -108,6 +111,7 @@ async function keepUp(sizeMiB: number): Promise<KeepUp> {
       firstStateBytes: i.firstStateBytes!,
       fileBytesPerSecond: Math.round((i.fileBytes! - i.firstStateBytes!) / (i.durationMs! / 1000)),
       fileBytesPerChangedByte: round((i.fileBytes! - i.firstStateBytes!) / i.changedBytes!, 2),
+      slowestSampleMs: i.slowestSampleMs!,
       cpuPercent: round((busy.cpuSeconds / (i.durationMs! / 1000)) * 100),
       idleCpuPercent: round((idle.cpuSeconds / (idle.info.durationMs! / 1000)) * 100),
       peakRssMiB: Math.round(busy.rssKiB / 1024),
@@ -222,12 +226,14 @@ async function main(): Promise<void> {
   const row = (label: string, f: (k: KeepUp) => string, target = ''): void => console.log(`| ${label} | ${keep.map(f).join(' | ')} | ${target} |`);
   row('writer ticks / recorder samples', (k) => `${k.writerTicks} / ${k.samples}`);
   row('missed ticks', (k) => `${k.missedTicks}`, `0: ${keep.map((k) => mark(k.missedTicks === 0)).join(', ')}`);
+  row('the slowest sample (read, compare, write), of the 10 ms interval', (k) => `${k.slowestSampleMs} ms`);
   row('recorder CPU (CLI + agent), % of a core: with the writer / idle segment', (k) => `${k.cpuPercent}% / ${k.idleCpuPercent}%`);
   row('bytes changed (samples with changes)', (k) => `${k.changedBytes} (${k.changeSamples})`);
   row('file size (of which the first state, random bytes)', (k) => `${round(k.fileBytes / MIB)} MiB (${round(k.firstStateBytes / MIB)} MiB)`);
   row('growth after the first state, per second', (k) => `${round(k.fileBytesPerSecond / 1024)} KiB/s`);
   row('growth per changed byte', (k) => `${k.fileBytesPerChangedByte} bytes`, 'the same for both sizes');
   row('peak RSS (CLI + agent)', (k) => `${k.peakRssMiB} MiB`);
+  console.log('\n(Missed ticks while the slowest sample stays well under the interval: the recorder was ready but was not woken in time, the machine was busy.)');
   console.log(`\n| a one-hour recording at 100 Hz (1 MiB, ${hour.samples} samples, ${hour.fileMiB} MiB, ${hour.keyframes} keyframes; made in ${hour.makeSeconds} s) | figure | target |`);
   console.log('| --- | --- | --- |');
   console.log(`| open (scan and check every record) | ${hour.openMs} ms | |`);

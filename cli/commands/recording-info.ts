@@ -82,8 +82,8 @@ export function describeRecording(path: string, result: RecordResult | undefined
     const lines = [
       `recorded ${path}: ${(s.durationMs / 1000).toFixed(2)} s, ${s.samples} samples every ${file.header.intervalMs} ms (${s.changeSamples} with changes, ${s.changedBytes} bytes changed), ${s.keyframes} keyframe(s), ${formatBytes(s.fileBytes)}`,
       s.missedTicks === 0
-        ? 'missed ticks: none'
-        : `missed ticks: ${s.missedTicks} (the recorder was late by a whole interval or more: what changed meanwhile shows in the next sample)`,
+        ? `missed ticks: none${result ? ` (the slowest sample took ${result.slowestSampleMs.toFixed(1)} ms of the ${file.header.intervalMs} ms interval)` : ''}`
+        : `missed ticks: ${s.missedTicks} (the recorder was late by a whole interval or more: what changed meanwhile shows in the next sample)${whyMissed(file.header.intervalMs, result)}`,
       endText(s),
     ];
     if (result?.reason === 'max-size') lines.push('note: the file reached --max-size; the recording is complete up to then');
@@ -92,4 +92,13 @@ export function describeRecording(path: string, result: RecordResult | undefined
   } finally {
     file.close();
   }
+}
+
+/** Why ticks were missed, from the slowest sample against the interval. */
+function whyMissed(intervalMs: number, result: RecordResult | undefined): string {
+  if (!result) return '';
+  const slowest = result.slowestSampleMs.toFixed(1);
+  return result.slowestSampleMs < intervalMs
+    ? `; the slowest sample took ${slowest} ms of the ${intervalMs} ms interval: the machine was busy`
+    : `; a sample took up to ${slowest} ms, more than the ${intervalMs} ms interval: record less (--offset, --length) or less often (--interval)`;
 }

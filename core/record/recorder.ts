@@ -39,6 +39,8 @@ export interface RecordStats {
   events: number;
   fileBytes: number;
   elapsedMs: number;
+  /** The longest a sample took (reading, comparing, writing): against the interval, it tells a busy machine from a range too large to sample that often. */
+  slowestSampleMs: number;
 }
 
 export interface RecordResult extends RecordStats {
@@ -72,7 +74,7 @@ export class Recorder {
   private lastStatsUs = 0;
   private timer: NodeJS.Timeout | undefined;
   private result: RecordResult | undefined;
-  private readonly stats: RecordStats = { samples: 1, changeSamples: 0, changedBytes: 0, missedTicks: 0, keyframes: 0, events: 0, fileBytes: 0, elapsedMs: 0 };
+  private readonly stats: RecordStats = { samples: 1, changeSamples: 0, changedBytes: 0, missedTicks: 0, keyframes: 0, events: 0, fileBytes: 0, elapsedMs: 0, slowestSampleMs: 0 };
   private readonly offGone: () => void;
   private settle!: { resolve: (r: RecordResult) => void; reject: (e: Error) => void };
   /** Settles once the recording has ended and its file is closed; rejects only if the file could not be written. */
@@ -166,6 +168,7 @@ export class Recorder {
   /** Takes one sample now; `missed` ticks passed before it without one. */
   sample(missed = 0): void {
     if (this.result) return;
+    const began = this.clock();
     try {
       const timeUs = this.now();
       this.pendingMissed += missed;
@@ -199,6 +202,8 @@ export class Recorder {
     } catch (err) {
       if (err instanceof SourceLostError) this.stop('source-lost', err.message);
       else this.fail(err as Error);
+    } finally {
+      this.stats.slowestSampleMs = Math.max(this.stats.slowestSampleMs, (this.clock() - began) / 1000);
     }
   }
 

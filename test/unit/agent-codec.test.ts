@@ -52,7 +52,7 @@ test('agent messages: replies, errors and events are checked', () => {
   assert.deepEqual(parseFromAgent({ kind: 'reply', id: 3, ok: false, code: 'lost', message: 'gone' }), { kind: 'reply', id: 3, ok: false, code: 'lost', message: 'gone' });
   const change = { offset: 2 ** 32, before: new Uint8Array([0]), after: new Uint8Array([1]) };
   assert.deepEqual(parseFromAgent({ kind: 'event', event: { type: 'changes', time: 5, changes: [change] } }), { kind: 'event', event: { type: 'changes', time: 5, changes: [change] } });
-  const stats = { samples: 10, changeSamples: 2, changedBytes: 9, missedTicks: 0, keyframes: 1, events: 0, fileBytes: 4000, elapsedMs: 90.5 };
+  const stats = { samples: 10, changeSamples: 2, changedBytes: 9, missedTicks: 0, keyframes: 1, events: 0, fileBytes: 4000, elapsedMs: 90.5, slowestSampleMs: 1.25 };
   assert.deepEqual(parseFromAgent({ kind: 'event', event: { type: 'recording', request: 4, stats } }), { kind: 'event', event: { type: 'recording', request: 4, stats } });
   const bad: [unknown, RegExp][] = [
     [{ kind: 'event', event: { type: 'recording', request: 4, stats: { ...stats, samples: -1 } } }, /samples must be/],
