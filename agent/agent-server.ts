@@ -17,8 +17,9 @@ import { openSource, resolveSourceSpec, type SourceSpec } from '../core/sources/
 import { SnapshotSource } from '../core/sources/snapshot-source';
 import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
-import { Server, type RequestContext, type Reply, type Wire } from '../shared/messenger';
+import { Server, type Params, type RequestContext, type Reply, type Wire } from '../shared/messenger';
 import { IDLE_AFTER_MS, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
+import { Recorder } from '../core/record/recorder';
 
 type Send = (message: Wire) => void;
 type Replies = { [K in keyof AgentProtocol['requests'] & string]: Reply<AgentProtocol, K> };
@@ -34,6 +35,8 @@ export class AgentServer {
   private watcher: RangeWatcher | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly server: Server<AgentProtocol>;
+  /** The recording in progress (one per agent): a cancel or a close ends its file in order. */
+  private recorder: Recorder | undefined;
   /** Temporary files being written, removed if the agent is told to stop. */
   readonly tempFiles = new Set<string>();
   /** The parent asked us to close: the process may leave once that was answered. */
@@ -41,7 +44,7 @@ export class AgentServer {
 
   constructor(
     send: Send,
-    private readonly options: { skipChecks?: boolean } = {},
+    private readonly options: { skipChecks?: boolean; pauseMidRecordMs?: number } = {},
   ) {
     this.server = new Server(
       agentProtocol,
@@ -93,6 +96,7 @@ export class AgentServer {
           this.requireIvshmem().ring(r.peer, r.vector);
           return {};
         },
+        record: (r, context) => this.record(context, r),
         close: () => {
           this.close();
           this.closed = true;
@@ -245,6 +249,42 @@ export class AgentServer {
     }
   }
 
+  /**
+   * Samples the source into a .shmrec file until the recording stops by itself or is cancelled
+   * (which ends the file in order and still replies with the figures). The file is written here,
+   * next to the source: a SIGBUS that kills this process leaves it whole up to its last record.
+   * (An ivshmem source's events are not recorded yet: Recorder.event() is where they go.)
+   */
+  private async record(context: RequestContext, r: Params<AgentProtocol, 'record'>): Promise<Replies['record']> {
+    if (this.recorder) throw new InputError('this agent is already recording');
+    const source = this.requireSource();
+    const range = resolveRange(source.info.size, r.offset, r.length);
+    if (r.layout !== undefined) this.compile(r.layout);
+    const recorder = Recorder.start(source, {
+      target: r.target,
+      force: r.force,
+      range,
+      intervalMs: r.intervalMs,
+      durationMs: r.durationMs,
+      maxBytes: r.maxBytes,
+      layout: r.layout,
+      pauseMidRecordMs: this.options.pauseMidRecordMs,
+      onStats: (stats) => this.server.notify('recording', { stats }),
+    });
+    this.recorder = recorder;
+    const stop = (): void => void recorder.stop('stopped');
+    context.signal.addEventListener('abort', stop, { once: true });
+    // The first figures say the first state is in the file: from now on every change is recorded.
+    this.server.notify('recording', { stats: recorder.snapshotStats() });
+    try {
+      recorder.run();
+      return await recorder.finished;
+    } finally {
+      context.signal.removeEventListener('abort', stop);
+      this.recorder = undefined;
+    }
+  }
+
   private compile(text: string): Layout {
     const compiled = compileLayout(text);
     const p = compiled.problems[0];
@@ -271,6 +311,8 @@ export class AgentServer {
 
   /** Stops everything and removes temporary files; the process may exit after this. */
   close(): void {
+    // A recording ends in order (an end record, synced) before its source goes.
+    this.recorder?.stop('detached', 'its parent went away');
     this.stopWatch();
     // Long work still running ends as cancelled (its temporary file is removed just below).
     this.server.abortAll();

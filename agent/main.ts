@@ -22,7 +22,10 @@ const skipChecks = process.env.SHMEM_INSPECT_FAULT === 'skip-checks';
 const send = (message: Wire): void => {
   if (process.connected) process.send!(message, undefined, {}, (err) => err && stop(0)());
 };
-const server = new AgentServer(send, { skipChecks });
+// And: write each record of a recording in two halves 200 ms apart, so that a test can kill the
+// recorder in the middle of a record and see the torn tail ignored.
+const tornWrites = process.env.SHMEM_INSPECT_FAULT === 'torn-record-writes';
+const server = new AgentServer(send, { skipChecks, ...(tornWrites ? { pauseMidRecordMs: 200 } : {}) });
 
 process.on('message', (message) => {
   void server.handle(message).then(() => {

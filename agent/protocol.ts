@@ -26,6 +26,8 @@ import type { DiffResult } from '../core/diff/diff';
 import type { FieldChange, RegionSummary } from '../core/diff/summary';
 import type { ThreeWayResult } from '../core/reconnect/three-way';
 import type { ApplyReport, FieldVerdict, RolePlan } from '../core/reconnect/roles';
+import { MAX_RANGE_LENGTH } from '../core/record/header';
+import type { RecordResult, RecordStats } from '../core/record/recorder';
 
 export interface DiffReply extends DiffResult {
   other: SourceInfo;
@@ -199,6 +201,34 @@ export const agentProtocol = defineProtocol({
       const o = obj(v, 'ring');
       return { peer: int(o, 'peer', 0, MAX_PEER_ID), vector: int(o, 'vector', 0, MAX_VECTORS - 1) };
     }, none),
+    /**
+     * Records [offset, offset+length) into a .shmrec file every intervalMs until it stops by itself
+     * (durationMs, maxBytes, the source gone) or is cancelled, which ends the file in order: a
+     * cancelled recording still replies with its figures. One recording per agent at a time; its
+     * figures come as `recording` notes about once a second.
+     */
+    record: request(
+      (v) => {
+        const o = obj(v, 'record');
+        const durationMs = optional(o, 'durationMs', (x, k) => int(x, k, 1, Number.MAX_SAFE_INTEGER));
+        const maxBytes = optional(o, 'maxBytes', (x, k) => int(x, k, 1, MAX_OFFSET));
+        return {
+          target: str(o, 'target'),
+          force: bool(o, 'force'),
+          offset: int(o, 'offset', 0, MAX_OFFSET),
+          length: int(o, 'length', 1, MAX_RANGE_LENGTH),
+          intervalMs: int(o, 'intervalMs', MIN_INTERVAL_MS, MAX_INTERVAL_MS),
+          ...(durationMs === undefined ? {} : { durationMs }),
+          ...(maxBytes === undefined ? {} : { maxBytes }),
+          ...layout(o),
+        };
+      },
+      (v): RecordResult => {
+        const o = obj(v, 'reply');
+        return { ...checkRecordStats(o), path: str(o, 'path'), reason: oneOf(o, 'reason', ['stopped', 'duration', 'max-size', 'source-lost', 'detached'] as const), message: str(o, 'message') };
+      },
+      LONG,
+    ),
     close: request(empty, none),
   },
   up: {},
@@ -208,7 +238,20 @@ export const agentProtocol = defineProtocol({
     gone: (v) => ({ reason: str(obj(v, 'gone'), 'reason') }),
     /** An ivshmem session's peer table or interrupt counters changed. */
     peers: (v) => ({ table: parsePeerTable(obj(v, 'peers').table) }),
+    /** The running recording's figures, about once a second (the first: its first state is in the file). */
+    recording: (v) => ({ stats: checkRecordStats(obj(obj(v, 'recording').stats, 'stats')) }),
   },
 });
+
+/** A recording's figures (a `recording` note, and the body of a `record` reply). */
+function checkRecordStats(o: Obj): RecordStats {
+  const n = (key: string): number => int(o, key, 0, Number.MAX_SAFE_INTEGER);
+  const ms = (key: string): number => {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MessageError(`${key} must be a number of ms`);
+    return v;
+  };
+  return { samples: n('samples'), changeSamples: n('changeSamples'), changedBytes: n('changedBytes'), missedTicks: n('missedTicks'), keyframes: n('keyframes'), events: n('events'), fileBytes: n('fileBytes'), elapsedMs: ms('elapsedMs'), slowestSampleMs: ms('slowestSampleMs') };
+}
 
 export type AgentProtocol = typeof agentProtocol;

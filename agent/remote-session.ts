@@ -11,6 +11,7 @@ import type { Tick } from '../core/watch/range-watcher';
 import type { PeerTable } from '../core/ivshmem/client';
 import { MessageError } from '../shared/checks';
 import { Client, type Params, type Reply, type RequestName } from '../shared/messenger';
+import type { RecordStats } from '../core/record/recorder';
 import { LastBytes } from './last-bytes';
 import { AGENT_TIMEOUT_MS, MAX_TRANSFER, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
 
@@ -59,6 +60,7 @@ export class RemoteSession {
   private readonly disconnected = new Emitter<string>();
   private readonly changes = new Emitter<Tick>();
   private readonly peerTables = new Emitter<PeerTable>();
+  private readonly recordStats = new Emitter<RecordStats>();
   private stderrTail = '';
   private readonly exited: Promise<void>;
   /** Backing files the agent maps for this session, with their sizes then: to name a SIGBUS. */
@@ -92,6 +94,7 @@ export class RemoteSession {
         },
         gone: (e) => this.lose(e.reason),
         peers: (e) => this.peerTables.emit(e.table),
+        recording: (e) => this.recordStats.emit(e.stats),
       },
     );
     child.on('message', (message) => this.client.receive(message));
@@ -273,6 +276,28 @@ export class RemoteSession {
   /** The three-way reconnect of this (live) source with base and local snapshots, in its agent. */
   reconnect(base: string, local: string, role: 'master' | 'peer', options: LongWork & { dryRun?: boolean; layout?: string } = {}): Promise<Reply<AgentProtocol, 'reconnect'>> {
     return this.request('reconnect', { base, local, role, dryRun: options.dryRun ?? false, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+  }
+
+  /**
+   * Records the source into a .shmrec file (written by the agent) until it stops by itself or the
+   * signal aborts, which ends the file in order and resolves with the figures, like a normal stop.
+   */
+  async record(
+    target: string,
+    options: LongWork & { force?: boolean; offset: number; length: number; intervalMs: number; durationMs?: number; maxBytes?: number; layout?: string; onStats?: (stats: RecordStats) => void },
+  ): Promise<Reply<AgentProtocol, 'record'>> {
+    const { force, offset, length, intervalMs, durationMs, maxBytes, layout, onStats } = options;
+    const params: Params<AgentProtocol, 'record'> = { target, force: force ?? false, offset, length, intervalMs };
+    if (durationMs !== undefined) params.durationMs = durationMs;
+    if (maxBytes !== undefined) params.maxBytes = maxBytes;
+    if (layout !== undefined) params.layout = layout;
+    // One recording per agent: its figures are this request's while it runs.
+    const off = onStats ? this.recordStats.on(onStats) : undefined;
+    try {
+      return await this.request('record', params, options);
+    } finally {
+      off?.();
+    }
   }
 
   verify(work: LongWork = {}): Promise<Reply<AgentProtocol, 'verify'>> {

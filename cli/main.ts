@@ -11,10 +11,13 @@ import { serve } from './commands/serve';
 import { diff } from './commands/diff';
 import { reconnect } from './commands/reconnect';
 import { EXIT, EXIT_RULE, exitCodeFor, onStdoutFailure, stdoutFailure, writeOut } from './output';
+import { record } from './commands/record';
+import { history } from './commands/history';
+import { replay } from './commands/replay';
 
 declare const PACKAGE_VERSION: string | undefined;
 
-const COMMANDS: Command[] = [dump, snapshot, info, watch, diff, reconnect, serve, peers, ring];
+const COMMANDS: Command[] = [dump, snapshot, info, watch, diff, reconnect, record, history, replay, serve, peers, ring];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.usage.length));

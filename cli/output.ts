@@ -9,7 +9,8 @@ export const EXIT_RULE = [
   'Exit codes: 0 done (diff --exit-code: 0 identical); 1 a usage error (diff --exit-code: the sides',
   'differ); 2 bad input or a failed check: a bad argument value, file or server, a corrupt snapshot,',
   'an output that cannot be written (the reason on stderr, one line); 3 the source went away; 130',
-  'interrupted (Ctrl-C, SIGTERM, SIGHUP). A closed output pipe (| head) ends quietly with 0.',
+  'interrupted (Ctrl-C, SIGTERM, SIGHUP; record is stopped that way on purpose: it finishes the',
+  'file and exits 0). A closed output pipe (| head) ends quietly with 0.',
   'Any other code is a bug.',
 ].join('\n');
 

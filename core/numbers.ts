@@ -45,6 +45,14 @@ export function parseInteger(text: string, what: string, min: number, max: numbe
   return value;
 }
 
+/** Parses a number that may have a fraction, such as a time in ms ("1234.5") or seconds ("0.5"). */
+export function parseDecimal(text: string, what: string, min: number, max: number): number {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text)) throw new InputError(`${what} must be a number such as 12 or 12.5, got "${text}"`);
+  const value = Number(text);
+  if (value < min || value > max) throw new InputError(`${what} must be between ${min} and ${max}, got ${text}`);
+  return value;
+}
+
 /** Hex with a 0x prefix; exact for every offset up to 2^53. */
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;

@@ -1,4 +1,4 @@
-// npm run bench [-- --size 1G --runs 3] [--live | --no-live] [--cli PATH]: shmem-inspect against the tools people would otherwise use,
+// npm run bench [-- --size 1G --runs 3] [--live | --no-live] [--record | --no-record] [--cli PATH]: shmem-inspect against the tools people would otherwise use,
 // measured side by side in the same run, on the same files. Prints one table of medians and ratios;
 // asserts nothing (this is a benchmark, not a test).
 //
@@ -20,9 +20,12 @@ const UNITS = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
 const sizeText = opt('size', '1G');
 const SIZE = Number(sizeText.replace(/[KMG]$/, '')) * (UNITS[sizeText.at(-1)] ?? 1);
 const RUNS = Number(opt('runs', '3'));
-// The live view's budget (bench/live/live-view.ts) runs after the CLI cases: --live for it alone.
-const LIVE = !args.includes('--no-live');
-const CLI_CASES = !args.includes('--live');
+// The recorder's budget (bench/record/record-bench.ts) and the live view's (bench/live/live-view.ts)
+// run after the CLI cases: --record or --live for one of them alone.
+const ALONE = args.includes('--live') || args.includes('--record');
+const LIVE = !args.includes('--no-live') && (!ALONE || args.includes('--live'));
+const RECORD = !args.includes('--no-record') && (!ALONE || args.includes('--record'));
+const CLI_CASES = !ALONE;
 // --cli: another build of the CLI (e.g. a copy of dist/ before a change), to measure a change side by side.
 const CLI = resolve(opt('cli', 'dist/cli/main.js'));
 const SHM = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
@@ -31,13 +34,13 @@ const SHM = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
 const OUT = resolve('.cache/bench', String(process.pid));
 const TAG = `shmem-inspect-bench-${process.pid}`;
 
-if ((!existsSync(CLI) || (LIVE && !existsSync('out/bench/live/live-view.js'))) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+if ((!existsSync(CLI) || (LIVE && !existsSync('out/bench/live/live-view.js')) || (RECORD && !existsSync('out/bench/record/record-bench.js'))) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 if (LIVE && !existsSync('/usr/bin/chromium')) {
   console.error('the live-view bench needs Debian\'s chromium: apt-get update && apt-get install -y chromium (or npm run bench -- --no-live)');
   process.exit(1);
 }
-// The yardsticks of the CLI cases (the live view needs none of them).
-for (const [tool, pkg] of CLI_CASES ? [['cp', 'coreutils'], ['cmp', 'diffutils'], ['xxd', 'xxd'], ['/usr/bin/time', 'time']] : []) {
+// The yardsticks of the CLI cases (the live view needs none of them; the recorder needs GNU time).
+for (const [tool, pkg] of [...(CLI_CASES ? [['cp', 'coreutils'], ['cmp', 'diffutils'], ['xxd', 'xxd']] : []), ...(CLI_CASES || RECORD ? [['/usr/bin/time', 'time']] : [])]) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     console.error(`the bench needs ${tool}: apt-get install -y ${pkg}`);
     process.exit(1);
@@ -166,6 +169,10 @@ function cliCases() {
 }
 
 if (CLI_CASES) cliCases();
+if (RECORD) {
+  const record = spawnSync(process.execPath, [resolve('out/bench/record/record-bench.js'), ...args], { stdio: 'inherit' });
+  if (record.status !== 0) process.exit(record.status ?? 1);
+}
 if (LIVE) {
   const live = spawnSync(process.execPath, [resolve('out/bench/live/live-view.js')], { stdio: 'inherit' });
   if (live.status !== 0) process.exit(live.status ?? 1);

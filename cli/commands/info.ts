@@ -3,17 +3,20 @@ import { RemoteSession } from '../../agent/remote-session';
 import { damagedMessage } from '../../core/snapshot/integrity';
 import { EXIT, ProgressLine, printError, writeOut } from '../output';
 import type { Command } from '../command';
+import { RecordingFile, looksLikeRecording } from '../../core/record/reader';
+import { recordingFacts, recordingLines } from './recording-info';
 
 export const info: Command = {
   spec: {
     name: 'info',
-    summary: 'kind and size of a source; for a snapshot its header and whether its data checks out',
+    summary: 'kind and size of a source; for a snapshot its header and whether its data checks out; for a recording its figures',
     positionals: ['SOURCE'],
     values: [],
     flags: ['json'],
-    usage: 'shmem-inspect info SOURCE [--json]',
+    usage: 'shmem-inspect info (SOURCE | FILE.shmrec) [--json]',
   },
   async run(args, { signal }) {
+    if (looksLikeRecording(args.positionals[0]!)) return recordingInfo(args.positionals[0]!, args.flags.has('json'));
     const session = await RemoteSession.attach(args.positionals[0]!);
     try {
       const { info: source, snapshot } = session;
@@ -72,3 +75,15 @@ export const info: Command = {
     }
   },
 };
+
+/** A recording is read here, not by an agent: it is a plain file, read with pread, never mapped. */
+async function recordingInfo(path: string, json: boolean): Promise<number> {
+  const file = RecordingFile.open(path);
+  try {
+    const s = file.summary();
+    await writeOut(json ? `${JSON.stringify(recordingFacts(path, file.header, s))}\n` : `${recordingLines(path, file.header, s).join('\n')}\n`);
+    return EXIT.ok;
+  } finally {
+    file.close();
+  }
+}

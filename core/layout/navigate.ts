@@ -134,3 +134,33 @@ function inStruct(struct: StructType, base: number, rel: number, prefix: string,
   }
   return undefined;
 }
+
+/** The node a path names ("header.head", "slots[3].seq", "ring"), or undefined. */
+export function nodeByPath(layout: Layout, path: string): LayoutNode | undefined {
+  const tokens = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]|(\.)/g)];
+  // The tokens must spell the whole path: nothing skipped, no empty names.
+  if (tokens.map((t) => t[0]).join('') !== path) return undefined;
+  let node: LayoutNode | undefined;
+  let level = regionNodes(layout);
+  let afterDot = true;
+  for (const [, name, index, dot] of tokens) {
+    if (dot !== undefined) {
+      if (!node || node.kind !== 'struct' || afterDot) return undefined;
+      afterDot = true;
+      continue;
+    }
+    const wasDot = afterDot;
+    afterDot = false;
+    if (name !== undefined) {
+      if (!wasDot) return undefined;
+      node = level.find((n) => n.label === name);
+    } else {
+      const i = Number(index);
+      if (wasDot || !node || node.kind !== 'array' || i >= (node.field ? node.field.count : node.region.count)) return undefined;
+      node = children(node, i, 1)[0];
+    }
+    if (!node) return undefined;
+    level = node.kind === 'struct' ? children(node) : [];
+  }
+  return afterDot ? undefined : node;
+}

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { InputError, describeSystemError } from '../errors';
 import { looksLikeSnapshot } from '../snapshot/reader';
+import { looksLikeRecording } from '../record/reader';
 import type { Source } from '../source';
 import { BackingFileSource } from './backing-file';
 import { IvshmemSource } from './ivshmem-source';
@@ -28,6 +29,7 @@ export function resolveSourceSpec(text: string): SourceSpec {
   }
   if (st.isSocket()) return { kind: 'ivshmem', path: text };
   if (st.isFile() && looksLikeSnapshot(text)) return { kind: 'snapshot', path: text };
+  if (st.isFile() && looksLikeRecording(text)) throw new InputError(`${text} is a recording, not a segment: read it with history, replay or info`);
   return { kind: 'file', path: text };
 }
 

@@ -6,6 +6,7 @@
  * the unit tests from then on.
  */
 import * as fs from 'node:fs';
+import { crc32 } from 'node:zlib';
 import * as path from 'node:path';
 import { agentProtocol } from '../../agent/protocol';
 import { MessageError } from '../../shared/checks';
@@ -18,6 +19,11 @@ import { diffProtocol } from '../../webview/diff-protocol';
 import { hexProtocol } from '../../webview/hex-protocol';
 import { reportProtocol } from '../../webview/report-protocol';
 import { ROOT, rng } from './temp';
+import { InputError } from '../../core/errors';
+import { RecordingFile } from '../../core/record/reader';
+import { Timeline } from '../../core/record/timeline';
+import { recordCrc } from '../../core/record/records';
+import { tinyRecording } from './recording';
 
 export const REGRESSIONS = path.join(ROOT, 'test', 'fuzz-regressions');
 
@@ -78,6 +84,26 @@ function mutateText(text: string, random: (n: number) => number): string {
   return t;
 }
 
+/**
+ * Recomputes the checksums of a mutated recording (header and every record whose length still fits),
+ * so that mutations reach the checks behind the CRCs: the numbers, the runs, the rules between records.
+ */
+function resealRecording(b: Buffer): void {
+  if (b.length < 72) return;
+  const headerLength = b.readUInt32LE(12);
+  if (headerLength < 72 || headerLength > b.length) return;
+  b.writeUInt32LE(0, 68);
+  b.writeUInt32LE(crc32(b.subarray(0, headerLength)), 68);
+  for (let at = headerLength; at + 24 <= b.length; ) {
+    const length = b.readUInt32LE(at);
+    if (length < 24 || at + length > b.length) return;
+    b.writeUInt32LE(recordCrc(b.subarray(at, at + length)), at + 4);
+    at += length;
+  }
+}
+
+let tinyBase: Buffer | undefined;
+
 export const TARGETS: FuzzTarget[] = [
   {
     name: 'snapshot header',
@@ -87,6 +113,31 @@ export const TARGETS: FuzzTarget[] = [
       decodeHeader(b, b.length + 200_000);
     },
     expected: (e) => e instanceof FormatError && !e.message.includes('\n'),
+  },
+  {
+    name: 'recording file',
+    make: (random) => {
+      const b = mutateBytes((tinyBase ??= tinyRecording()), random);
+      if (random(3) > 0) resealRecording(b);
+      return Array.from(b);
+    },
+    run: (input) => {
+      // Opening scans and checks everything; what it accepted must then read without surprises.
+      const file = RecordingFile.fromBytes(Buffer.from(input as number[]));
+      const s = file.summary();
+      if (s.readableBytes > s.fileBytes || (s.tail === undefined) !== (s.readableBytes === s.fileBytes)) throw new Error(`readable ${s.readableBytes} of ${s.fileBytes}, tail ${JSON.stringify(s.tail)}`);
+      if (file.index.keyframes.length === 0) return;
+      const { rangeOffset: o, rangeLength: n } = file.header;
+      for (const t of [0, s.durationMs / 2, Infinity]) if (file.stateAt(t).bytes.length !== n) throw new Error('a state of the wrong length');
+      file.stateAt(s.durationMs, { offset: o + 1, length: Math.max(0, n - 2) });
+      const tl = new Timeline(file);
+      for (const c of tl.history({ offset: o, length: n })) if (c.after.length !== n) throw new Error('a history step of the wrong length');
+      tl.changes({ offset: o, length: 1 });
+      tl.events();
+      tl.heat([{ offset: o, length: n }]);
+      tl.density(0, s.durationMs + 1, 4);
+    },
+    expected: (e) => e instanceof InputError && !e.message.includes('\n'),
   },
   {
     name: 'layout checker',
