@@ -121,7 +121,7 @@ test('our server and client: IDs, peer table, doorbells both ways, leave notific
   const socketPath = path.join(dir, 'ivshmem.sock');
   const server = await IvshmemServer.start({ socketPath, size: 1 << 20, vectors: 3, memory: { kind: 'memfd' } });
   const events: string[] = [];
-  server.onEvent((e) => events.push(`${e.type} ${e.id}`));
+  server.onEvent((e) => events.push(e.type === 'refused' ? `refused ${e.reason}` : `${e.type} ${e.id}`));
   assert.equal(fs.statSync(socketPath).mode & 0o777, 0o600);
   const a = await IvshmemSource.connect(socketPath, { writable: true });
   const b = await IvshmemSource.connect(socketPath);
@@ -164,8 +164,13 @@ test('the server refuses a live socket path and a non-socket, and replaces a sta
   t.after(cleanup);
   const socketPath = path.join(dir, 's.sock');
   const first = await IvshmemServer.start({ socketPath, size: 4096, vectors: 1, memory: { kind: 'memfd' } });
-  await assert.rejects(IvshmemServer.start({ socketPath, size: 4096, vectors: 1, memory: { kind: 'memfd' } }), /in use by a running server/);
+  await assert.rejects(IvshmemServer.start({ socketPath, size: 4096, vectors: 1, memory: { kind: 'memfd' } }), /is already served by another shmem-inspect serve \(it holds .*s\.sock\.lock\)/);
   first.stop();
+  assert.equal(fs.existsSync(`${socketPath}.lock`), false, 'the lock file is removed on stop');
+  // Another program's live server on the path (no lock file of ours): found by connecting.
+  const foreign = await hostileServer(dir, async () => undefined);
+  t.after(() => foreign.close());
+  await assert.rejects(IvshmemServer.start({ socketPath: foreign.path, size: 4096, vectors: 1, memory: { kind: 'memfd' } }), /in use by a running server/);
   // A stale socket file (its server died without cleaning up) is taken over.
   const stale = await hostileServer(dir, async () => undefined);
   const stalePath = stale.path;
