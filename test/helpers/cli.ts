@@ -44,8 +44,8 @@ export class CliProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args]);
+  constructor(args: string[], env?: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [CLI, ...args], env ? { env } : {});
     let partial = '';
     this.child.stdout.setEncoding('utf8').on('data', (d: string) => {
       const parts = (partial + d).split('\n');
