@@ -22,6 +22,7 @@ export const POLLIN = 0x1;
 export const POLLOUT = 0x4;
 export const POLLERR = 0x8;
 export const POLLHUP = 0x10;
+const POLLNVAL = 0x20;
 const EINTR = 4;
 
 interface PollFd {
@@ -138,6 +139,18 @@ class PollLoop {
     for (const e of round) e.polled = true;
     this.inFlight = true;
     this.woken = false;
+    try {
+      this.start(fds, round);
+    } catch (err) {
+      // Not started (koffi refused the call): nothing holds the fds; try again shortly.
+      this.inFlight = false;
+      for (const e of round) e.polled = false;
+      process.stderr.write(`shmem-inspect: poll could not start (${String(err)}); trying again in 100 ms\n`);
+      setTimeout(() => this.arm(), 100);
+    }
+  }
+
+  private start(fds: PollFd[], round: Entry[]): void {
     poll().async(fds, fds.length, -1, (err, result) => {
       const errno = native().koffi.errno();
       this.inFlight = false;
@@ -160,7 +173,14 @@ class PollLoop {
       } else {
         round.forEach((entry, i) => {
           const revents = fds[i + 1]!.revents;
-          if (revents !== 0 && !entry.closed) entry.ready.emit(revents);
+          if (revents === 0 || entry.closed) return;
+          if (revents & POLLNVAL) {
+            // Not an open fd (closed behind our back: a bug): stop watching it, or every poll would
+            // return at once. Its owner hears of it as an error.
+            entry.closed = true;
+            this.entries.delete(entry);
+          }
+          entry.ready.emit(revents & POLLNVAL ? revents | POLLERR : revents);
         });
       }
       this.arm();
