@@ -253,7 +253,8 @@ export class AgentServer {
    * Samples the source into a .shmrec file until the recording stops by itself or is cancelled
    * (which ends the file in order and still replies with the figures). The file is written here,
    * next to the source: a SIGBUS that kills this process leaves it whole up to its last record.
-   * (An ivshmem source's events are not recorded yet: Recorder.event() is where they go.)
+   * For an ivshmem source, what our peer sees (peers joining and leaving, interrupts on our vectors)
+   * goes on the same timeline, at the time it is seen.
    */
   private async record(context: RequestContext, r: Params<AgentProtocol, 'record'>): Promise<Replies['record']> {
     if (this.recorder) throw new InputError('this agent is already recording');
@@ -272,6 +273,12 @@ export class AgentServer {
       onStats: (stats) => this.server.notify('recording', { stats }),
     });
     this.recorder = recorder;
+    const offEvents =
+      source instanceof IvshmemSource
+        ? source.client.onEvent((e) =>
+            recorder.event(e.type === 'peer-joined' ? { type: e.type, peer: e.id, vectors: e.vectors } : e.type === 'peer-left' ? { type: e.type, peer: e.id } : { type: e.type, vector: e.vector, count: e.count }),
+          )
+        : undefined;
     const stop = (): void => void recorder.stop('stopped');
     context.signal.addEventListener('abort', stop, { once: true });
     // The first figures say the first state is in the file: from now on every change is recorded.
@@ -281,6 +288,7 @@ export class AgentServer {
       return await recorder.finished;
     } finally {
       context.signal.removeEventListener('abort', stop);
+      offEvents?.();
       this.recorder = undefined;
     }
   }

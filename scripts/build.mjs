@@ -5,21 +5,6 @@ import { chmodSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-// usocket's JavaScript is bundled; its `bindings` lookup (which walks the caller's stack) is
-// replaced by a direct load of uwrap.node from the usocket package, found at run time.
-const nativeBindings = {
-  name: 'native-bindings',
-  setup(b) {
-    b.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'native-shim' }));
-    b.onLoad({ filter: /.*/, namespace: 'native-shim' }, () => ({
-      contents: `const { createRequire } = require('node:module'); const path = require('node:path');
-        const load = createRequire(__filename);
-        module.exports = (name) => load(path.join(path.dirname(load.resolve('usocket/package.json')), 'build', 'Release', name + '.node'));`,
-      loader: 'js',
-    }));
-  },
-};
-
 const common = {
   bundle: true,
   platform: 'node',
@@ -27,7 +12,6 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   external: ['@riaskov/mmap-io'],
-  plugins: [nativeBindings],
   // Prefer ES module builds: jsonc-parser's UMD build loads its parts with requires esbuild cannot follow.
   mainFields: ['module', 'main'],
   define: { PACKAGE_VERSION: JSON.stringify(pkg.version) },

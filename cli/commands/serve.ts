@@ -30,7 +30,8 @@ export const serve: Command = {
     const server = await IvshmemServer.start({ socketPath, size, vectors, memory });
     try {
       server.onEvent((e) => {
-        const line = e.type === 'joined' ? `peer ${e.id} joined (${e.vectors} vector${e.vectors === 1 ? '' : 's'})` : `peer ${e.id} left`;
+        const line =
+          e.type === 'joined' ? `peer ${e.id} joined (${e.vectors} vector${e.vectors === 1 ? '' : 's'})` : e.type === 'left' ? `peer ${e.id} left${e.reason ? ` (${e.reason})` : ''}` : e.reason;
         // A failed stdout stops the server through main()'s signal, which decides the exit code.
         void writeOut(`${new Date().toISOString()} ${line}\n`).catch(() => undefined);
       });

@@ -9,9 +9,8 @@
  *      vector order; the client's own ID here means its own vectors), or a peer ID without fd
  *      (that peer left).
  *
- * Bytes arrive in chunks, and fds arrive beside them (usocket emits them before the chunk they
- * came with). The kernel ends a read at a message that carried fds, so a chunk's fds belong to the
- * message that ends with the chunk (see FACTS.md). StreamDecoder applies that rule and turns the
+ * Bytes arrive in chunks, each read's fds with it (recvmsg returns both). The kernel ends a read at
+ * a message that carried fds, so a chunk's fds belong to the message that ends with the chunk. StreamDecoder applies that rule and turns the
  * stream into messages; ClientHandshake checks their order and meaning.
  */
 

@@ -297,7 +297,7 @@ test('record, history and replay refuse bad arguments and bad files with one lin
   assert.ok(!fs.existsSync(path.join(dir, 'y')), 'a refused recording left a file');
 });
 
-test('record an ivshmem server joined as a peer: its bytes and our peer ID are recorded; the server gone is exit 3', async (t) => {
+test('record an ivshmem server joined as a peer: its bytes, our peer ID and what our peer saw (a peer joining, its ring, its leaving) are recorded; the server gone is exit 3', async (t) => {
   const { dir, cleanup } = tempDir();
   const name = `shmem-inspect-record-${process.pid}`;
   t.after(() => {
@@ -316,6 +316,20 @@ test('record an ivshmem server joined as a peer: its bytes and our peer ID are r
     pwrite(`/dev/shm/${name}`, 0x20, u32(v));
     await waitForRecorded(rec, 0x20, u32(v));
   }
+  // Another peer (ID 1) joins, rings our vector 0 and leaves: three events on our timeline.
+  const rang = await runCli(['ring', socketPath, '--peer', '0', '--vector', '0']);
+  assert.equal(rang.code, 0, rang.stderr);
+  const wanted = ['peer-joined', 'interrupt', 'peer-left'];
+  let events: Record<string, unknown>[] = [];
+  for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    events = JSON.parse((await runCli(['history', rec, '--events', '--json'])).stdout).filter((x: { event?: string }) => x.event);
+    if (events.length >= wanted.length) break;
+  }
+  assert.deepEqual(events.map(({ t: _t, sample: _s, ...rest }) => rest), [
+    { event: 'peer-joined', peer: 1, vectors: 1 },
+    { event: 'interrupt', vector: 0, count: 1 },
+    { event: 'peer-left', peer: 1 },
+  ]);
   server.child.kill('SIGTERM');
   const { code } = await proc.exited;
   assert.equal(code, 3, proc.stderr);

@@ -20,4 +20,8 @@ test('soak smoke: 12 fault cycles and 5 s of 64 peers, no failure, nothing left 
   assert.ok(result.leftover.fdsAfter <= result.leftover.fdsBefore);
   assert.ok(result.load.joins > 64 && result.load.notifiedJoins === result.load.joins && result.load.notifiedLeaves === result.load.leaves);
   assert.ok(result.load.rings > 0 && result.load.interruptsCounted === result.load.rings, `rings ${result.load.rings}, counted ${result.load.interruptsCounted}`);
+  assert.equal(result.load.lostDoorbells, 0);
+  assert.deepEqual(result.load.ringFailures, []);
+  assert.equal(result.load.memory.heapMiB.length >= 3 && result.load.memory.rssMiB.length >= 3, true, 'memory checkpoints');
+  assert.deepEqual(result.problems, []);
 });

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { InputError } from '../../core/errors';
-import { IvshmemClient } from '../../core/ivshmem/client';
+import { IvshmemClient, type IvshmemClientEvent } from '../../core/ivshmem/client';
 import { IvshmemServer } from '../../core/ivshmem/server';
 import { IvshmemSource } from '../../core/sources/ivshmem-source';
 import { hostileServer, m, send } from '../helpers/hostile-server';
@@ -121,7 +122,7 @@ test('our server and client: IDs, peer table, doorbells both ways, leave notific
   const socketPath = path.join(dir, 'ivshmem.sock');
   const server = await IvshmemServer.start({ socketPath, size: 1 << 20, vectors: 3, memory: { kind: 'memfd' } });
   const events: string[] = [];
-  server.onEvent((e) => events.push(`${e.type} ${e.id}`));
+  server.onEvent((e) => events.push(e.type === 'refused' ? `refused ${e.reason}` : `${e.type} ${e.id}`));
   assert.equal(fs.statSync(socketPath).mode & 0o777, 0o600);
   const a = await IvshmemSource.connect(socketPath, { writable: true });
   const b = await IvshmemSource.connect(socketPath);
@@ -164,8 +165,13 @@ test('the server refuses a live socket path and a non-socket, and replaces a sta
   t.after(cleanup);
   const socketPath = path.join(dir, 's.sock');
   const first = await IvshmemServer.start({ socketPath, size: 4096, vectors: 1, memory: { kind: 'memfd' } });
-  await assert.rejects(IvshmemServer.start({ socketPath, size: 4096, vectors: 1, memory: { kind: 'memfd' } }), /in use by a running server/);
+  await assert.rejects(IvshmemServer.start({ socketPath, size: 4096, vectors: 1, memory: { kind: 'memfd' } }), /is already served by another shmem-inspect serve \(it holds .*s\.sock\.lock\)/);
   first.stop();
+  assert.equal(fs.existsSync(`${socketPath}.lock`), false, 'the lock file is removed on stop');
+  // Another program's live server on the path (no lock file of ours): found by connecting.
+  const foreign = await hostileServer(dir, async () => undefined);
+  t.after(() => foreign.close());
+  await assert.rejects(IvshmemServer.start({ socketPath: foreign.path, size: 4096, vectors: 1, memory: { kind: 'memfd' } }), /in use by a running server/);
   // A stale socket file (its server died without cleaning up) is taken over.
   const stale = await hostileServer(dir, async () => undefined);
   const stalePath = stale.path;
@@ -216,4 +222,81 @@ test('peers that leave together are all reported (a failed write to a closed pee
   await eventually(() => left.length === 8, 5000, `all 8 departures (got ${left.length})`);
   await eventually(() => observer.table().peers.length === 0, 5000, 'the observer told of every departure');
   assert.deepEqual(server.peerTable().map((p) => p.id), [observer.ownId]);
+});
+
+// usocket 1.1.0 freed a closed socket's poll handle if a GC came before libuv finished closing it,
+// and node aborted. The new layer has no native handle of its own, but closes still race a poll in
+// flight on a worker thread (its fds are closed after it returns): a child process joins and
+// leaves 120 times with full GCs after each close and while polls are in flight, and must end
+// with exactly the fds it started with.
+test('closing clients and peers with GCs around each close does not crash, and leaves no fd', () => {
+  const out = path.join(__dirname, '..', '..');
+  const script = `
+    const { IvshmemServer } = require(${JSON.stringify(path.join(out, 'core', 'ivshmem', 'server.js'))});
+    const { IvshmemClient } = require(${JSON.stringify(path.join(out, 'core', 'ivshmem', 'client.js'))});
+    const fs = require('fs');
+    const count = () => fs.readdirSync('/proc/self/fd').length;
+    (async () => {
+      const before = count();
+      const server = await IvshmemServer.start({ socketPath: process.argv[1], size: 65536, vectors: 2, memory: { kind: 'memfd' } });
+      const observer = await IvshmemClient.connect(process.argv[1]);
+      for (let i = 0; i < 120; i++) {
+        const c = await IvshmemClient.connect(process.argv[1]);
+        global.gc();
+        c.close();
+        global.gc();
+        if (i % 3 === 0) await new Promise((r) => setImmediate(r));
+        global.gc();
+      }
+      observer.close();
+      global.gc();
+      server.stop();
+      global.gc();
+      for (let i = 0; i < 100 && count() !== before; i++) await new Promise((r) => setTimeout(r, 10));
+      console.log('survived', before, count());
+    })();`;
+  const { dir, cleanup } = tempDir();
+  try {
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, path.join(dir, 'gc.sock')], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.signal, null, `node was killed by ${r.signal}: ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    const m = /survived (\d+) (\d+)/.exec(r.stdout);
+    assert.ok(m, r.stdout + r.stderr);
+    assert.equal(m[2], m[1], 'fds left open after every close');
+  } finally {
+    cleanup();
+  }
+});
+
+test('the client event stream: peer-joined with its vectors, interrupts with counts, peer-left, each with when it was seen', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const socketPath = path.join(dir, 'events.sock');
+  const server = await IvshmemServer.start({ socketPath, size: 65536, vectors: 3, memory: { kind: 'memfd' } });
+  t.after(() => server.stop());
+  const a = await IvshmemClient.connect(socketPath);
+  t.after(() => a.close());
+  const seen: IvshmemClientEvent[] = [];
+  a.onEvent((e) => seen.push(e));
+  const start = Date.now();
+  const b = await IvshmemClient.connect(socketPath);
+  await eventually(() => b.table().peers.length === 1, 5000, 'b to know a');
+  await eventually(() => seen.length === 1, 5000, 'the join');
+  assert.deepEqual(seen[0], { type: 'peer-joined', id: b.ownId, vectors: 3, time: seen[0]!.time });
+  b.ring(a.ownId, 2);
+  b.ring(a.ownId, 2);
+  b.ring(a.ownId, 0);
+  await eventually(() => a.table().interrupts[2] === 2 && a.table().interrupts[0] === 1, 5000, 'the interrupts');
+  const interrupts = seen.filter((e) => e.type === 'interrupt');
+  // Rings that come faster than we read add up in the eventfd: counts, not events, must sum up.
+  assert.equal(interrupts.filter((e) => e.vector === 2).reduce((s, e) => s + e.count, 0), 2);
+  assert.equal(interrupts.filter((e) => e.vector === 0).reduce((s, e) => s + e.count, 0), 1);
+  assert.ok(interrupts.every((e) => e.count >= 1));
+  b.close();
+  await eventually(() => seen.some((e) => e.type === 'peer-left'), 5000, 'the departure');
+  assert.deepEqual(seen.at(-1), { type: 'peer-left', id: b.ownId, time: seen.at(-1)!.time });
+  const times = seen.map((e) => e.time);
+  assert.deepEqual(times, [...times].sort((x, y) => x - y), 'times go forward');
+  assert.ok(times[0]! >= start && times.at(-1)! <= Date.now());
+  assert.equal(seen.filter((e) => e.type === 'peer-joined').length, 1, 'one join per peer');
 });
