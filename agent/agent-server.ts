@@ -18,8 +18,10 @@ import { SnapshotSource } from '../core/sources/snapshot-source';
 import { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
 import { Server, type Params, type RequestContext, type Reply, type Wire } from '../shared/messenger';
-import { IDLE_AFTER_MS, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
+import { IDLE_AFTER_MS, agentProtocol, type AgentProtocol, type RecordingOverview, type SnapshotSummary } from './protocol';
 import { Recorder } from '../core/record/recorder';
+import { RecordingSource } from '../core/sources/recording-source';
+import { slices } from '../core/watch/heat';
 
 type Send = (message: Wire) => void;
 type Replies = { [K in keyof AgentProtocol['requests'] & string]: Reply<AgentProtocol, K> };
@@ -34,6 +36,8 @@ export class AgentServer {
   private opening = false;
   private watcher: RangeWatcher | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  /** Samples the running watch now (a recording's cursor moved), instead of at its next tick. */
+  private tickNow: (() => void) | undefined;
   private readonly server: Server<AgentProtocol>;
   /** The recording in progress (one per agent): a cancel or a close ends its file in order. */
   private recorder: Recorder | undefined;
@@ -59,7 +63,7 @@ export class AgentServer {
         onHandlerError: (err) => process.stderr.write(`agent: ${(err as Error)?.stack ?? String(err)}\n`),
       },
       {
-        open: (r) => this.open(r.source, r.writable),
+        open: (r) => this.open(r.source, r.writable, r.recording ?? false),
         read: (r) => {
           const source = this.requireSource();
           const range = resolveRange(source.info.size, r.offset, r.length);
@@ -97,6 +101,57 @@ export class AgentServer {
           return {};
         },
         record: (r, context) => this.record(context, r),
+        seek: (r) => {
+          const source = this.requireRecording();
+          const scope = source.scope(r.scope);
+          let found = true;
+          let target = r.timeMs;
+          if (r.step) {
+            const step = r.step === 'next' ? source.timeline.next(r.timeMs, scope) : source.timeline.previous(r.timeMs, scope);
+            found = step !== undefined;
+            target = step?.timeMs ?? source.step.timeMs;
+          }
+          const step = found ? source.seek(target) : source.step;
+          this.tickNow?.();
+          return { ...step, found };
+        },
+        density: (r) => {
+          const source = this.requireRecording();
+          const duration = source.file.summary().durationMs;
+          // The last bucket ends just past the last change, so that it is counted.
+          return { counts: [...source.timeline.density(0, duration + 0.001, r.buckets, source.scope(r.scope))] };
+        },
+        heat: (r) => {
+          const source = this.requireRecording();
+          const parts = slices(source.info.size, r.buckets);
+          // Slices before the recorded range never changed: heat() counts only what the recording holds.
+          const counts = source.timeline.heat(parts);
+          return { sliceSize: parts[0]?.length ?? 1, counts: [...counts] };
+        },
+        history: (r) => {
+          const source = this.requireRecording();
+          const changes: { timeMs: number; sample: number; before: Uint8Array; after: Uint8Array }[] = [];
+          let truncated = false;
+          for (const c of source.timeline.history(source.scope(r.scope)!)) {
+            if (changes.length === r.max) {
+              truncated = true;
+              break;
+            }
+            changes.push({ timeMs: c.timeMs, sample: c.sample, before: c.before, after: c.after });
+          }
+          return { changes, truncated };
+        },
+        replay: async (r, context) => {
+          const source = this.requireRecording();
+          const moment = source.at(r.atMs);
+          this.tempFiles.add(r.tempPath);
+          try {
+            const result = await writeSnapshot(moment.source, { target: r.target, force: r.force, tempPath: r.tempPath, layout: r.layout, peerId: source.info.peerId, ...work(context) });
+            return { ...result, timeMs: moment.step.timeMs };
+          } finally {
+            this.tempFiles.delete(r.tempPath);
+          }
+        },
         close: () => {
           this.close();
           this.closed = true;
@@ -118,16 +173,30 @@ export class AgentServer {
     return source;
   }
 
+  private requireRecording(): RecordingSource {
+    const source = this.requireSource();
+    if (!(source instanceof RecordingSource)) throw new InputError('this source is not a recording: it has no timeline');
+    return source;
+  }
+
   private requireSource(): Source {
     if (!this.source) throw new InputError('no source is open');
     return this.source;
   }
 
-  private async open(text: string, writable: boolean): Promise<Replies['open']> {
+  private async open(text: string, writable: boolean, recording: boolean): Promise<Replies['open']> {
     if (this.source || this.opening) throw new InputError('this agent already has a source open');
+    if (recording && writable) throw new InputError(`${text} is a recording: recordings are read-only`);
     this.opening = true;
-    const spec = resolveSourceSpec(text);
-    const source = await openSource(spec, { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
+    let spec: SourceSpec;
+    let source: Source;
+    try {
+      // A recording is a source only when asked for one (the timeline): elsewhere it is refused by name.
+      spec = recording ? { kind: 'file', path: text } : resolveSourceSpec(text);
+      source = recording ? RecordingSource.open(text) : await openSource(spec, { writable, skipChecks: this.options.skipChecks });
+    } finally {
+      this.opening = false;
+    }
     this.source = source;
     if (source instanceof IvshmemSource) source.client.onChange(() => this.server.notify('peers', { table: source.table() }));
     source.onGone((reason) => {
@@ -151,7 +220,12 @@ export class AgentServer {
         source: h.source,
       };
     }
-    return { info: source.info, snapshot, identity: identityText(source, spec) };
+    let overview: RecordingOverview | undefined;
+    if (source instanceof RecordingSource) {
+      const { version: _v, headerLength: _l, ...header } = source.file.header;
+      overview = { header, summary: source.file.summary() };
+    }
+    return { info: source.info, snapshot, ...(overview ? { recording: overview } : {}), identity: identityText(source, spec) };
   }
 
   private watch(ranges: { offset: number; length: number }[], intervalMs: number, idleIntervalMs = intervalMs): Replies['watch'] {
@@ -163,6 +237,10 @@ export class AgentServer {
     // Each wake-up costs ~0.2 ms of CPU on a small VM before any work: a view nobody writes to is
     // sampled at the idle pace, and the first change seen brings the fast pace back.
     let lastChange = Date.now();
+    this.tickNow = () => {
+      if (this.watchTimer) clearTimeout(this.watchTimer);
+      tick();
+    };
     const tick = (): void => {
       if (this.watcher !== watcher) return;
       try {
@@ -188,6 +266,7 @@ export class AgentServer {
     if (this.watchTimer) clearTimeout(this.watchTimer);
     this.watchTimer = undefined;
     this.watcher = undefined;
+    this.tickNow = undefined;
   }
 
   /**

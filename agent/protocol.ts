@@ -13,7 +13,7 @@
  * extension they may come from a webview), and the parent does not trust what comes back (the
  * agent may be half dead). A malformed message becomes a MessageError naming the field.
  */
-import { MAX_OFFSET, MessageError, bool, bytes, empty, int, obj, oneOf, optional, str, trusted, type Check, type Obj } from '../shared/checks';
+import { MAX_OFFSET, MessageError, bool, bytes, empty, int, num, obj, oneOf, optional, str, trusted, type Check, type Obj } from '../shared/checks';
 import { defineProtocol, request } from '../shared/messenger';
 import { MAX_PEER_ID, MAX_VECTORS } from '../core/ivshmem/messages';
 import type { Range } from '../core/numbers';
@@ -28,6 +28,8 @@ import type { ThreeWayResult } from '../core/reconnect/three-way';
 import type { ApplyReport, FieldVerdict, RolePlan } from '../core/reconnect/roles';
 import { MAX_RANGE_LENGTH } from '../core/record/header';
 import type { RecordResult, RecordStats } from '../core/record/recorder';
+import type { RecordingHeader } from '../core/record/header';
+import type { RecordingSummary } from '../core/record/reader';
 
 export interface DiffReply extends DiffResult {
   other: SourceInfo;
@@ -64,6 +66,35 @@ export interface SnapshotSummary {
   source: string;
 }
 
+/** A recording opened as a source: its header and figures, as the timeline shows them. */
+export interface RecordingOverview {
+  header: Omit<RecordingHeader, 'version' | 'headerLength'>;
+  summary: RecordingSummary;
+}
+
+/** Where a recording source's cursor stands after a seek (see RecordingSource.seek). */
+export interface SeekReply {
+  /** The time of the state shown: the last change at or before the asked time (0: the first state). */
+  timeMs: number;
+  sample: number;
+  /** The runs that step changed, absolute offsets: what the views highlight. */
+  changed: Range[];
+  /** False when a step found no change in that direction (the cursor did not move). */
+  found: boolean;
+}
+
+export interface HistoryReply {
+  changes: { timeMs: number; sample: number; before: Uint8Array; after: Uint8Array }[];
+  /** More changes than asked for: these are the first ones. */
+  truncated: boolean;
+}
+
+/** Most buckets a density or heat request may ask for. */
+export const MAX_BUCKETS = 4096;
+/** A history is of one field or a selection: at most this many bytes. */
+export const MAX_HISTORY_SCOPE = 4096;
+export const MAX_HISTORY_CHANGES = 100_000;
+
 /** The largest single read or write; bigger transfers are cut into pieces by the caller. */
 export const MAX_TRANSFER = 16 * 1024 * 1024;
 export const MIN_INTERVAL_MS = 5;
@@ -87,6 +118,24 @@ const layout = (o: Obj): { layout?: string } => {
 function range(v: unknown): Range {
   const r = obj(v, 'range');
   return { offset: int(r, 'offset', 0, MAX_OFFSET), length: int(r, 'length', 1, MAX_OFFSET) };
+}
+
+function scope(o: Obj): { scope?: Range } {
+  const r = optional(o, 'scope', (x, k) => range(x[k]));
+  return r === undefined ? {} : { scope: r };
+}
+
+/** A list of counts (a density or heat reply) of at most MAX_BUCKETS. */
+function counts(o: Obj, key: string): number[] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length > MAX_BUCKETS || v.some((n) => typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)) throw new MessageError(`${key} must be a list of counts`);
+  return v as number[];
+}
+
+function ranges(o: Obj, key: string): Range[] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length > 1_000_000) throw new MessageError(`${key} must be a list of ranges`);
+  return v.map(range);
 }
 
 function checkWatch(v: unknown): { ranges: Range[]; intervalMs: number; idleIntervalMs?: number } {
@@ -133,8 +182,9 @@ export const agentProtocol = defineProtocol({
   requests: {
     open: request((v) => {
       const o = obj(v, 'open');
-      return { source: str(o, 'source'), writable: bool(o, 'writable') };
-    }, trusted<{ info: SourceInfo; snapshot: SnapshotSummary | undefined; identity: string }>()),
+      const recording = optional(o, 'recording', bool);
+      return { source: str(o, 'source'), writable: bool(o, 'writable'), ...(recording ? { recording } : {}) };
+    }, trusted<{ info: SourceInfo; snapshot: SnapshotSummary | undefined; recording?: RecordingOverview; identity: string }>()),
     read: request(
       (v) => {
         const o = obj(v, 'read');
@@ -229,6 +279,67 @@ export const agentProtocol = defineProtocol({
       },
       LONG,
     ),
+    /**
+     * A recording source: moves its cursor to the last sample at or before timeMs, or (with step)
+     * to the next or previous change of the scope (default: anything) from timeMs. A running watch
+     * samples at once, so the views have the new bytes before the reply.
+     */
+    seek: request(
+      (v) => {
+        const o = obj(v, 'seek');
+        const step = optional(o, 'step', (x, k) => oneOf(x, k, ['next', 'previous'] as const));
+        return { timeMs: num(o, 'timeMs', 0, Number.MAX_SAFE_INTEGER), ...(step === undefined ? {} : { step }), ...scope(o) };
+      },
+      (v): SeekReply => {
+        const o = obj(v, 'reply');
+        return { timeMs: num(o, 'timeMs', 0, Number.MAX_SAFE_INTEGER), sample: int(o, 'sample', 0, 2 ** 32), changed: ranges(o, 'changed'), found: bool(o, 'found') };
+      },
+    ),
+    /** A recording's changes (of the scope) per time bucket: `buckets` equal slices of the whole recording. */
+    density: request(
+      (v) => {
+        const o = obj(v, 'density');
+        return { buckets: int(o, 'buckets', 1, MAX_BUCKETS), ...scope(o) };
+      },
+      (v) => ({ counts: counts(obj(v, 'reply'), 'counts') }),
+    ),
+    /** A recording's heat: per equal slice of the source, in how many samples it changed. */
+    heat: request(
+      (v) => ({ buckets: int(obj(v, 'heat'), 'buckets', 1, MAX_BUCKETS) }),
+      (v) => {
+        const o = obj(v, 'reply');
+        return { sliceSize: int(o, 'sliceSize', 1, MAX_OFFSET), counts: counts(o, 'counts') };
+      },
+    ),
+    /** Each change of a recording's scope (a field, a selection), with its bytes before and after. */
+    history: request(
+      (v) => {
+        const o = obj(v, 'history');
+        const r = range(o.scope);
+        if (r.length > MAX_HISTORY_SCOPE) throw new MessageError(`a history covers at most ${MAX_HISTORY_SCOPE} bytes`);
+        return { scope: r, max: int(o, 'max', 1, MAX_HISTORY_CHANGES) };
+      },
+      (v): HistoryReply => {
+        const o = obj(v, 'reply');
+        if (!Array.isArray(o.changes) || o.changes.length > MAX_HISTORY_CHANGES) throw new MessageError('changes must be a list');
+        const changes = o.changes.map((x) => {
+          const c = obj(x, 'change');
+          const before = bytes(c, 'before', 1, MAX_HISTORY_SCOPE);
+          const after = bytes(c, 'after', before.length, before.length);
+          return { timeMs: num(c, 'timeMs', 0, Number.MAX_SAFE_INTEGER), sample: int(c, 'sample', 0, 2 ** 32), before, after };
+        });
+        return { changes, truncated: bool(o, 'truncated') };
+      },
+    ),
+    /** Writes a recording's segment as it was at atMs (the cursor does not move) as a snapshot. */
+    replay: request(
+      (v) => {
+        const o = obj(v, 'replay');
+        return { atMs: num(o, 'atMs', 0, Number.MAX_SAFE_INTEGER), target: str(o, 'target'), tempPath: str(o, 'tempPath'), force: bool(o, 'force'), ...layout(o) };
+      },
+      trusted<SnapshotResult & { timeMs: number }>(),
+      LONG,
+    ),
     close: request(empty, none),
   },
   up: {},
@@ -246,11 +357,7 @@ export const agentProtocol = defineProtocol({
 /** A recording's figures (a `recording` note, and the body of a `record` reply). */
 function checkRecordStats(o: Obj): RecordStats {
   const n = (key: string): number => int(o, key, 0, Number.MAX_SAFE_INTEGER);
-  const ms = (key: string): number => {
-    const v = o[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MessageError(`${key} must be a number of ms`);
-    return v;
-  };
+  const ms = (key: string): number => num(o, key, 0, Number.MAX_VALUE);
   return { samples: n('samples'), changeSamples: n('changeSamples'), changedBytes: n('changedBytes'), missedTicks: n('missedTicks'), keyframes: n('keyframes'), events: n('events'), fileBytes: n('fileBytes'), elapsedMs: ms('elapsedMs'), slowestSampleMs: ms('slowestSampleMs') };
 }
 

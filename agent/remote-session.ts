@@ -13,13 +13,15 @@ import { MessageError } from '../shared/checks';
 import { Client, type Params, type Reply, type RequestName } from '../shared/messenger';
 import type { RecordStats } from '../core/record/recorder';
 import { LastBytes } from './last-bytes';
-import { AGENT_TIMEOUT_MS, MAX_TRANSFER, agentProtocol, type AgentProtocol, type SnapshotSummary } from './protocol';
+import { AGENT_TIMEOUT_MS, MAX_TRANSFER, agentProtocol, type AgentProtocol, type HistoryReply, type RecordingOverview, type SeekReply, type SnapshotSummary } from './protocol';
 
 /** The link to the agent: up, lost (the agent died or the source went away), or closed by us. */
 export type LinkState = 'connected' | 'disconnected' | 'closed';
 
 export interface AttachOptions {
   writable?: boolean;
+  /** Open a .shmrec as a recording source (its bytes at the timeline's time) instead of refusing it. */
+  recording?: boolean;
   /** The agent's entry point; by default agent/main.js next to this bundle's folder. */
   agentPath?: string;
   env?: NodeJS.ProcessEnv;
@@ -53,7 +55,7 @@ export function describeAgentExit(code: number | null, signal: NodeJS.Signals | 
 export class RemoteSession {
   private linkState: LinkState = 'connected';
   private reason: string | undefined;
-  private opened!: { info: SourceInfo; snapshot: SnapshotSummary | undefined; identity: string };
+  private opened!: { info: SourceInfo; snapshot: SnapshotSummary | undefined; recording?: RecordingOverview; identity: string };
   readonly lastBytes = new LastBytes();
 
   private readonly client: Client<AgentProtocol>;
@@ -120,7 +122,7 @@ export class RemoteSession {
     });
     const session = new RemoteSession(source, options, child);
     try {
-      session.opened = await session.request('open', { source, writable: options.writable ?? false });
+      session.opened = await session.request('open', { source, writable: options.writable ?? false, ...(options.recording ? { recording: true } : {}) });
       if (session.opened.info.kind === 'file') session.noteFile(source);
       return session;
     } catch (err) {
@@ -160,6 +162,11 @@ export class RemoteSession {
   /** The header of a snapshot source. */
   get snapshot(): SnapshotSummary | undefined {
     return this.opened.snapshot;
+  }
+
+  /** The header and figures of a recording source (opened with `recording`). */
+  get recording(): RecordingOverview | undefined {
+    return this.opened.recording;
   }
 
   /** Once, when the link is lost, with the reason. A listener that throws does not stop the others. */
@@ -297,6 +304,41 @@ export class RemoteSession {
       return await this.request('record', params, options);
     } finally {
       off?.();
+    }
+  }
+
+  /**
+   * A recording source: moves its cursor (every view of the session follows) to the last sample at
+   * or before timeMs, or with `step` to the next or previous change of `scope` from timeMs.
+   */
+  seek(timeMs: number, options: { step?: 'next' | 'previous'; scope?: Range } = {}): Promise<SeekReply> {
+    return this.request('seek', { timeMs, ...(options.step ? { step: options.step } : {}), ...(options.scope ? { scope: options.scope } : {}) });
+  }
+
+  /** A recording's changes (of the scope) in `buckets` equal slices of its duration. */
+  async density(buckets: number, scope?: Range): Promise<number[]> {
+    const { counts } = await this.request('density', { buckets, ...(scope ? { scope } : {}) });
+    if (counts.length !== buckets) throw new MessageError(`the agent returned ${counts.length} buckets for ${buckets}`);
+    return counts;
+  }
+
+  /** A recording's heat: per slice of sliceSize bytes, in how many samples it changed. */
+  heat(buckets: number): Promise<{ sliceSize: number; counts: number[] }> {
+    return this.request('heat', { buckets });
+  }
+
+  /** Each change of a recording's scope (at most `max`), with its bytes before and after. */
+  history(scope: Range, max: number): Promise<HistoryReply> {
+    return this.request('history', { scope, max });
+  }
+
+  /** Writes a recording's segment at atMs as a snapshot (the cursor stays); a dying agent's temporary file is removed here. */
+  async replay(atMs: number, target: string, options: LongWork & { force?: boolean; layout?: string } = {}): Promise<Reply<AgentProtocol, 'replay'>> {
+    const tempPath = tempPathFor(target);
+    try {
+      return await this.request('replay', { atMs, target, tempPath, force: options.force ?? false, ...(options.layout === undefined ? {} : { layout: options.layout }) }, options);
+    } finally {
+      discardTemp(tempPath);
     }
   }
 

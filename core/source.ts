@@ -3,7 +3,7 @@ import { SourceLostError } from './errors';
 import type { CheckedPass } from './snapshot/checked-pass';
 import { Emitter, type Unsubscribe } from './events';
 
-export type SourceKind = 'file' | 'snapshot' | 'ivshmem';
+export type SourceKind = 'file' | 'snapshot' | 'ivshmem' | 'recording';
 
 /** What a user sees about a source: enough for `info` and for the Sessions view. */
 export interface SourceInfo {

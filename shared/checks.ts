@@ -35,6 +35,13 @@ export function int(o: Obj, key: string, min: number, max: number): number {
   return v;
 }
 
+/** A finite number (not necessarily whole: times in ms carry µs) in min..max. */
+export function num(o: Obj, key: string, min: number, max: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new MessageError(`${key} must be a number in ${min}..${max}, got ${typeof v === 'number' ? v : typeof v}`);
+  return v;
+}
+
 export function str(o: Obj, key: string, maxLength = 4096): string {
   const v = o[key];
   if (typeof v !== 'string' || v.length > maxLength || v.includes('\0')) throw new MessageError(`${key} must be a string of at most ${maxLength} characters without NUL`);

@@ -13,7 +13,7 @@ export type { SessionState } from './session-state';
 export interface SessionView {
   id: string;
   source: string;
-  kind: 'file' | 'snapshot' | 'ivshmem';
+  kind: 'file' | 'snapshot' | 'ivshmem' | 'recording';
   size: number;
   /** Edits are allowed: a read-write session, or the guest-side copy (always editable). */
   writable: boolean;

@@ -50,7 +50,7 @@ export const info: Command = {
       if (args.flags.has('json')) {
         await writeOut(`${JSON.stringify(facts)}\n`);
       } else {
-        const kinds = { file: 'backing file', snapshot: 'snapshot', ivshmem: `ivshmem server, joined as peer ${source.peerId}` };
+        const kinds = { file: 'backing file', snapshot: 'snapshot', ivshmem: `ivshmem server, joined as peer ${source.peerId}`, recording: 'recording' };
         const lines = [`kind:         ${kinds[source.kind]}`, `source:       ${source.description}`, `size:         ${source.size} bytes (${hex(source.size)}, ${formatBytes(source.size)})`];
         if (source.fileSystem) lines.push(`file system:  ${source.fileSystem}`);
         if (snapshot) {
