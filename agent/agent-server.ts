@@ -222,7 +222,8 @@ export class AgentServer {
     }
     let overview: RecordingOverview | undefined;
     if (source instanceof RecordingSource) {
-      const { version: _v, headerLength: _l, ...header } = source.file.header;
+      const h = source.file.header;
+      const header = { segmentSize: h.segmentSize, rangeOffset: h.rangeOffset, rangeLength: h.rangeLength, intervalMs: h.intervalMs, startTime: h.startTime, peerId: h.peerId, chunkSize: h.chunkSize, source: h.source, layout: h.layout };
       overview = { header, summary: source.file.summary() };
     }
     return { info: source.info, snapshot, ...(overview ? { recording: overview } : {}), identity: identityText(source, spec) };

@@ -53,6 +53,12 @@ export class CommandArgs {
     return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
   }
 
+  /** A finite number that is not negative (a time in ms). */
+  number(i: number): number | undefined {
+    const v = this.values[i];
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+  }
+
   /** A peer of the Peers view (its item), of a session we hold. */
   peer(i: number): Extract<PeerItem, { kind: 'peer' }> {
     const v = this.values[i] as Partial<PeerItem> | undefined;

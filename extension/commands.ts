@@ -9,12 +9,15 @@ import type { SessionManager } from './session-manager';
 import { loadLayout } from './layouts';
 import { registerSnapshotCommands, type SnapshotsView } from './snapshots';
 import { registerReconnectCommands } from './reconnect-commands';
+import { registerRecordingCommands } from './recording-commands';
+import type { Recordings } from './recordings';
+import type { TimelineEditorProvider } from './timeline-editor';
 
 /** Registers a command whose body reads its arguments through CommandArgs (typed and checked). */
 export type Register = (id: string, run: (args: CommandArgs) => Promise<unknown>) => void;
 
 /** The commands of the "Shared Memory" category; each reports errors through the log. */
-export function registerCommands(context: vscode.ExtensionContext, manager: SessionManager, log: Log, snapshots: SnapshotsView): void {
+export function registerCommands(context: vscode.ExtensionContext, manager: SessionManager, log: Log, snapshots: SnapshotsView, recordings: Recordings, timelines: TimelineEditorProvider): void {
   const guarded =
     (name: string, run: (args: CommandArgs) => Promise<unknown>) =>
     async (...values: unknown[]): Promise<unknown> => {
@@ -159,4 +162,5 @@ export function registerCommands(context: vscode.ExtensionContext, manager: Sess
 
   registerSnapshotCommands(context, manager, log, snapshots, register);
   registerReconnectCommands(context, manager, log, register);
+  registerRecordingCommands(manager, log, recordings, timelines, context, register);
 }

@@ -9,6 +9,7 @@ import { damagedMessage } from '../core/snapshot/integrity';
 import { RemoteSession } from '../agent/remote-session';
 import type { Server } from '../shared/messenger';
 import { diffProtocol, type DiffModel } from '../webview/diff-protocol';
+import type { Layout } from '../core/layout/model';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
@@ -64,7 +65,8 @@ export class DiffPanel implements vscode.Disposable {
 
   /** Compares two sources; either may be a live session. Shows progress and can be cancelled. */
   static async open(
-    sides: { a: string | Session; b: string | Session },
+    /** layout: names the bytes of two snapshot sides (a live side brings its session's). */
+    sides: { a: string | Session; b: string | Session; layout?: Layout },
     context: { manager: SessionManager; log: Log; extensionUri: vscode.Uri },
   ): Promise<DiffPanel> {
     const owned: RemoteSession[] = [];
@@ -83,7 +85,7 @@ export class DiffPanel implements vscode.Disposable {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
           let reported = 0;
-          const layout = (typeof sides.a !== 'string' ? sides.a.layout : undefined) ?? (typeof sides.b !== 'string' ? sides.b.layout : undefined);
+          const layout = (typeof sides.a !== 'string' ? sides.a.layout : undefined) ?? (typeof sides.b !== 'string' ? sides.b.layout : undefined) ?? sides.layout;
           return a.diff(b.source, {
             signal: abort.signal,
             layout: layout?.text,

@@ -92,6 +92,8 @@ export class HexPanel implements vscode.Disposable {
         this.server.notify('session', session.view());
         this.postLayout();
       }),
+      session.marks.onDidChangeStep(() => this.postMarks()),
+      session.marks.onDidChangeHeat(() => this.postHeat()),
     );
   }
 
@@ -115,6 +117,15 @@ export class HexPanel implements vscode.Disposable {
     this.server.notify('layout', { regions });
   }
 
+  private postMarks(): void {
+    if (this.showing) this.server.notify('marks', { ranges: this.session.marks.step?.changed ?? [] });
+  }
+
+  private postHeat(): void {
+    const heat = this.session.marks.heat;
+    if (this.showing && heat) this.server.notify('heat', { sliceSize: heat.sliceSize, counts: [...heat.counts], of: this.session.remote.info.kind === 'recording' ? 'recording' : 'live' });
+  }
+
   /** The webview's page is gone while its tab is hidden; 'ready' comes again when it is shown. */
   private hidden(): void {
     this.showing = false;
@@ -135,7 +146,11 @@ export class HexPanel implements vscode.Disposable {
     const stop = this.session.onDidChangeBytes((c) => during.push(...c.changes));
     const first = await this.firstScreen(top).finally(() => stop.dispose());
     if (first) for (const c of during) overlay(first, c);
-    queueMicrotask(() => this.postLayout());
+    queueMicrotask(() => {
+      this.postLayout();
+      this.postMarks();
+      this.postHeat();
+    });
     const select = this.selection;
     this.selection = undefined;
     this.server.notify('init', { session: this.session.view(), settings: viewSettings(), top, cursor: this.viewport === undefined ? this.initialOffset : this.cursor, ...(first ? { first } : {}), ...(select ? { select } : {}) });
@@ -147,6 +162,11 @@ export class HexPanel implements vscode.Disposable {
     this.cursor = Math.min(v.cursor, Math.max(0, size - 1));
     this.viewport = { offset, length: Math.min(v.length, size - offset) };
     this.session.setViewport(this.key, this.viewport);
+    if (v.anchor !== undefined && size > 0) {
+      const anchor = Math.min(v.anchor, size - 1);
+      const from = Math.min(anchor, this.cursor);
+      this.session.marks.setSelection({ offset: from, length: Math.abs(this.cursor - anchor) + 1 });
+    }
   }
 
   /**

@@ -39,6 +39,17 @@ export class Log implements vscode.Disposable {
     void vscode.window.showInformationMessage(inert(text));
   }
 
+  /**
+   * A notification with one action button (e.g. Open); resolves true when it was pressed, false
+   * when it was dismissed. Nothing should wait on it: the user may never answer.
+   */
+  async offer(text: string, action: string, warn = false): Promise<boolean> {
+    const t = inert(text);
+    if (warn) this.channel.warn(t);
+    else this.channel.info(t);
+    return (await (warn ? vscode.window.showWarningMessage(t, action) : vscode.window.showInformationMessage(t, action))) === action;
+  }
+
   /** A warning the user should read before trusting what they see (e.g. a damaged snapshot). */
   warn(text: string): void {
     const t = inert(text);

@@ -12,6 +12,9 @@ import { PeersView, SessionsView } from './views';
 import { RegionsView } from './regions-view';
 import { registerLayoutDiagnostics } from './layouts';
 import { SNAPSHOT_EDITOR, SnapshotEditorProvider, SnapshotsView } from './snapshots';
+import { Recordings, recordingStatusText } from './recordings';
+import { TIMELINE_EDITOR, TimelineEditorProvider } from './timeline-editor';
+import { looksLikeRecording } from '../core/record/reader';
 
 import type { Session } from './session';
 
@@ -29,6 +32,8 @@ export interface ShmemInspectorApi {
   readonly onDidChange: vscode.Event<void>;
   /** The Regions view's tree, as it shows it. */
   readonly regions: Pick<RegionsView, 'getChildren' | 'getTreeItem'>;
+  /** What the status bar says about running recordings (undefined: none runs). */
+  readonly recordingStatus: string | undefined;
   /** Attaches a source read-only in a new session, without a view; detach it with the Detach command. */
   attach(source: string): Promise<Session>;
 }
@@ -51,11 +56,13 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   });
   const regions = new RegionsView(manager);
   const regionsTree = vscode.window.createTreeView('shmemInspector.regions', { treeDataProvider: regions });
-  const sessionsTree = vscode.window.createTreeView('shmemInspector.sessions', { treeDataProvider: new SessionsView(manager) });
+  const recordings = new Recordings(log, (file) => vscode.commands.executeCommand('vscode.openWith', file, TIMELINE_EDITOR));
+  const sessionsTree = vscode.window.createTreeView('shmemInspector.sessions', { treeDataProvider: new SessionsView(manager, recordings) });
   registerLayoutDiagnostics(context);
   context.subscriptions.push(
     log,
     manager,
+    recordings,
     // Selection, not item commands: these trees refresh with every tick, and VS Code drops the
     // commands of a refreshed item ("Actual command not found") when it is clicked.
     sessionsTree,
@@ -70,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
       const item = e.selection[0];
       if (item?.kind === 'node') manager.revealBytes(item.session, item.node.offset, item.node.size);
     }),
-    createStatusBar(manager),
+    createStatusBar(manager, recordings),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('shmemInspector')) manager.settingsChanged();
     }),
@@ -78,7 +85,8 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
       // After a window reload: attach the source again (read-only) and show it where it was.
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         const s = state as Partial<PanelState> | undefined;
-        if (!s || typeof s.source !== 'string' || s.source.length > 4096) {
+        // A recording's hex view comes back with its timeline editor (VS Code restores that one).
+        if (!s || typeof s.source !== 'string' || s.source.length > 4096 || looksLikeRecording(s.source)) {
           panel.dispose();
           return;
         }
@@ -94,11 +102,13 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
     }),
   );
   const snapshots = new SnapshotsView();
+  const timelines = new TimelineEditorProvider(manager, log, context.extensionUri, context.subscriptions);
   context.subscriptions.push(
     vscode.window.registerTreeDataProvider('shmemInspector.snapshots', snapshots),
     vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditorProvider(manager, log, snapshots), { supportsMultipleEditorsPerDocument: false }),
+    vscode.window.registerCustomEditorProvider(TIMELINE_EDITOR, timelines, { supportsMultipleEditorsPerDocument: false, webviewOptions: { retainContextWhenHidden: false } }),
   );
-  registerCommands(context, manager, log, snapshots);
+  registerCommands(context, manager, log, snapshots, recordings, timelines);
   void autoAttach(manager, log, new Set(openViews(context)));
   return Object.freeze({
     get sessions() {
@@ -108,6 +118,9 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
       return manager.panels;
     },
     onDidChange: manager.onDidChange,
+    get recordingStatus() {
+      return recordingStatusText(recordings.all);
+    },
     regions: Object.freeze({ getChildren: (item?: Parameters<RegionsView['getChildren']>[0]) => regions.getChildren(item), getTreeItem: (item: Parameters<RegionsView['getTreeItem']>[0]) => regions.getTreeItem(item) }),
     attach: (source: string) => manager.attach(source),
   });

@@ -38,8 +38,8 @@ export class SessionManager implements vscode.Disposable {
   }
 
   /** Attaches a source (path, unix:/socket, snapshot) in a new agent. */
-  async attach(source: string, options: { writable?: boolean; token?: vscode.CancellationToken } = {}): Promise<Session> {
-    const remote = await RemoteSession.attach(source, { writable: options.writable ?? false });
+  async attach(source: string, options: { writable?: boolean; recording?: boolean; token?: vscode.CancellationToken } = {}): Promise<Session> {
+    const remote = await RemoteSession.attach(source, { writable: options.writable ?? false, ...(options.recording ? { recording: true } : {}) });
     if (options.token?.isCancellationRequested) {
       await remote.close();
       throw new vscode.CancellationError();
@@ -94,17 +94,17 @@ export class SessionManager implements vscode.Disposable {
     return pending;
   }
 
-  /** Opens a hex view of the session (or reveals an existing one). */
-  openPanel(session: Session, offset = 0, existing?: vscode.WebviewPanel): HexPanel {
+  /** Opens a hex view of the session (or reveals an existing one); `show`: where (default: the active column, focused). */
+  openPanel(session: Session, offset = 0, existing?: vscode.WebviewPanel, show?: { viewColumn: vscode.ViewColumn; preserveFocus: boolean }): HexPanel {
     const open = [...this.hexViews].find((p) => p.session === session);
     if (open && !existing) {
-      open.panel.reveal();
+      open.panel.reveal(undefined, show?.preserveFocus);
       if (offset) open.goto(offset);
       return open;
     }
     // A restored view wins over one opened meanwhile (at start-up): it knows where the user was.
     open?.dispose();
-    const panel = existing ?? vscode.window.createWebviewPanel(VIEW_TYPE, 'Shared Memory', vscode.ViewColumn.Active, { enableScripts: true });
+    const panel = existing ?? vscode.window.createWebviewPanel(VIEW_TYPE, 'Shared Memory', show ?? vscode.ViewColumn.Active, { enableScripts: true });
     const source = session.remote.source;
     const hex = new HexPanel(panel, session, this.extensionUri, this.log, offset, (p) => {
       this.hexViews.delete(p);
@@ -145,7 +145,7 @@ export class SessionManager implements vscode.Disposable {
 
   /** A new agent for the session: read-write on request, or after a disconnect. */
   async reattach(session: Session, writable: boolean): Promise<void> {
-    const next = await RemoteSession.attach(session.remote.source, { writable });
+    const next = await RemoteSession.attach(session.remote.source, { writable, ...(session.remote.info.kind === 'recording' ? { recording: true } : {}) });
     session.attached(next);
     this.log.info(`${session.remote.source}: attached again (${writable ? 'read-write' : 'read-only'})`);
     this.changed.fire();
@@ -154,7 +154,7 @@ export class SessionManager implements vscode.Disposable {
   /** A snapshot's embedded layout, else the shmemInspector.defaultLayout setting (when it fits). */
   private async applyDefaultLayout(session: Session): Promise<void> {
     try {
-      const embedded = session.remote.snapshot?.layout;
+      const embedded = session.remote.snapshot?.layout ?? session.remote.recording?.header.layout;
       if (embedded) {
         session.setLayout(fromText(embedded, `the layout embedded in ${session.remote.source}`, session), 'embedded');
         return;

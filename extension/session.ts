@@ -6,6 +6,7 @@ import type { Range } from '../core/numbers';
 import { InputError, SourceLostError } from '../core/errors';
 import type { Layout } from '../core/layout/model';
 import type { SessionState, SessionView } from '../webview/hex-protocol';
+import { ViewMarks } from './view-marks';
 
 export type { SessionState } from '../webview/hex-protocol';
 
@@ -60,6 +61,9 @@ export class Session implements vscode.Disposable {
    */
   readonly onDidReadFresh = this.freshEmitter.event;
 
+  /** What the views draw over the bytes: a recording's step, the heat strip, the hex view's selection. */
+  readonly marks: ViewMarks;
+
   constructor(
     remote: RemoteSession,
     private readonly tickMs: () => number,
@@ -67,6 +71,8 @@ export class Session implements vscode.Disposable {
     private readonly report: (err: unknown, context: string) => void,
   ) {
     this.link = remote;
+    // A recording's ticks are its timeline's seeks, not changes in time: its heat comes from the file.
+    this.marks = new ViewMarks(remote.info.size, remote.info.kind !== 'recording');
     this.bind(remote);
   }
 
@@ -231,6 +237,7 @@ export class Session implements vscode.Disposable {
     this.changesEmitter.dispose();
     this.stateEmitter.dispose();
     this.freshEmitter.dispose();
+    this.marks.dispose();
   }
 
   private broadcast(offset: number, bytes: Uint8Array): void {
@@ -243,7 +250,10 @@ export class Session implements vscode.Disposable {
 
   private bind(remote: RemoteSession): void {
     this.unsubscribe.push(
-      remote.onChanges((tick) => this.changesEmitter.fire({ time: tick.time, changes: tick.changes.map((x) => ({ offset: x.offset, bytes: x.after })) })),
+      remote.onChanges((tick) => {
+        this.changesEmitter.fire({ time: tick.time, changes: tick.changes.map((x) => ({ offset: x.offset, bytes: x.after })) });
+        this.marks.countTick(tick.changes.map((x) => ({ offset: x.offset, length: x.after.length })));
+      }),
       remote.onDisconnected((reason) => this.linkLost(reason)),
       remote.onPeers((table) => {
         this.peerTable = table;

@@ -19,3 +19,12 @@ export function viewSettings(): ViewSettings {
     highlightFadeMs: Math.min(10_000, Math.max(0, Number.isFinite(fade) ? fade : 1500)),
   };
 }
+
+/** package.json's default for shmemInspector.recordingInterval. */
+const DEFAULT_RECORDING_MS = 10;
+
+/** ms between two samples of a recording (Start Recording). */
+export function recordingIntervalMs(): number {
+  const v = vscode.workspace.getConfiguration('shmemInspector').get<number>('recordingInterval', DEFAULT_RECORDING_MS);
+  return Math.min(60_000, Math.max(5, Math.round(Number(v) || DEFAULT_RECORDING_MS)));
+}

@@ -5,14 +5,19 @@ import type { Session } from './session';
 import type { SessionManager } from './session-manager';
 import { stateLabel, stateSentence } from '../webview/session-state';
 import { inert } from './outside-text';
+import type { Recordings } from './recordings';
 
 /** The Sessions view: one item per session, with its source, size, state and peer ID. */
 export class SessionsView implements vscode.TreeDataProvider<Session> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly manager: SessionManager) {
+  constructor(
+    private readonly manager: SessionManager,
+    private readonly recordings: Recordings,
+  ) {
     manager.onDidChange(() => this.changed.fire());
+    recordings.onDidChange(() => this.changed.fire());
   }
 
   getChildren(element?: Session): Session[] {
@@ -22,16 +27,19 @@ export class SessionsView implements vscode.TreeDataProvider<Session> {
   getTreeItem(s: Session): vscode.TreeItem {
     const v = s.view();
     const name = path.basename(v.source.replace(/^unix:/, ''));
-    const item = new vscode.TreeItem(inert(v.kind === 'ivshmem' ? `${name} (ivshmem)` : name), vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(inert(v.kind === 'ivshmem' ? `${name} (ivshmem)` : v.kind === 'recording' ? `${name} (recording)` : name), vscode.TreeItemCollapsibleState.None);
     const state = v.state.name;
-    const parts = [formatBytes(v.size), stateLabel(v.state), v.writable ? 'read-write' : 'read-only'];
+    const rec = this.recordings.of(s);
+    const parts = [formatBytes(v.size), v.kind === 'recording' ? `recorded for ${((s.remote.recording?.summary.durationMs ?? 0) / 1000).toFixed(1)} s` : stateLabel(v.state), v.writable ? 'read-write' : 'read-only'];
+    if (rec) parts.unshift(`● recording ${formatBytes(rec.stats?.fileBytes ?? 0)}`);
     if (v.peerId !== undefined) parts.push(`peer ${v.peerId}`);
     parts.push(v.source);
     item.description = inert(parts.join(' · '));
-    item.tooltip = inert(state === 'live' ? `${v.kind} ${v.source}` : stateSentence(v.state));
-    // session-live, session-paused, session-lost, session-guest (package.json menus use them).
-    item.contextValue = `session-${state}`;
-    item.iconPath = new vscode.ThemeIcon(state === 'live' ? 'pulse' : state === 'paused' ? 'debug-pause' : 'debug-disconnect');
+    item.tooltip = inert(rec ? `recording into ${rec.target}` : state === 'live' ? `${v.kind} ${v.source}` : stateSentence(v.state));
+    // session-live, session-paused, session-lost, session-guest, with -recording while one runs;
+    // replay-<state> for a recording shown in its timeline (package.json menus use them).
+    item.contextValue = v.kind === 'recording' ? `replay-${state}` : `session-${state}${rec ? '-recording' : ''}`;
+    item.iconPath = new vscode.ThemeIcon(rec ? 'record' : v.kind === 'recording' ? 'history' : state === 'live' ? 'pulse' : state === 'paused' ? 'debug-pause' : 'debug-disconnect');
     return item;
   }
 }

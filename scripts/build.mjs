@@ -28,6 +28,7 @@ await Promise.all([
   // The webview runs in a browser: no Node, one script (its CSP allows nothing else).
   build({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: true, logLevel: 'warning' }),
   build({ entryPoints: ['webview/diff-main.ts'], outfile: 'dist/webview/diff.js', bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: true, logLevel: 'warning' }),
+  build({ entryPoints: ['webview/timeline-main.ts'], outfile: 'dist/webview/timeline.js', bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: true, logLevel: 'warning' }),
   build({ entryPoints: ['webview/report-main.ts'], outfile: 'dist/webview/report.js', bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: true, logLevel: 'warning' }),
 ]);
 chmodSync('dist/cli/main.js', 0o755);

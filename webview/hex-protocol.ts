@@ -3,7 +3,7 @@
  * (shared/messenger.ts). What the webview sends is checked here, on the host: the webview is
  * untrusted input. What the host sends is trusted by the page.
  */
-import { MAX_OFFSET, bytes, empty, int, obj, trusted } from '../shared/checks';
+import { MAX_OFFSET, bytes, empty, int, obj, optional, trusted } from '../shared/checks';
 import { defineProtocol, request } from '../shared/messenger';
 import type { SessionState } from './session-state';
 
@@ -36,6 +36,13 @@ export interface Band {
   offset: number;
   size: number;
   color: string | undefined;
+}
+
+/** Per slice of sliceSize bytes (from offset 0), how often it changed; `of` says what was counted. */
+export interface HeatStrip {
+  sliceSize: number;
+  counts: number[];
+  of: 'live' | 'recording';
 }
 
 /** Bounds shared by both sides. */
@@ -71,7 +78,9 @@ export const hexProtocol = defineProtocol({
     /** The rows on screen: the host watches them for changes. */
     viewport: (v) => {
       const o = obj(v, 'viewport');
-      return { offset: int(o, 'offset', 0, MAX_OFFSET), length: int(o, 'length', 0, MAX_VIEWPORT), cursor: int(o, 'cursor', 0, MAX_OFFSET) };
+      // anchor: where the selection started (it runs to the cursor).
+      const anchor = optional(o, 'anchor', (x, k) => int(x, k, 0, MAX_OFFSET));
+      return { offset: int(o, 'offset', 0, MAX_OFFSET), length: int(o, 'length', 0, MAX_VIEWPORT), cursor: int(o, 'cursor', 0, MAX_OFFSET), ...(anchor === undefined ? {} : { anchor }) };
     },
   },
   down: {
@@ -89,5 +98,9 @@ export const hexProtocol = defineProtocol({
     goto: trusted<{ offset: number; length?: number }>(),
     /** The layout's regions, drawn as coloured bands. */
     layout: trusted<{ regions: Band[] }>(),
+    /** Bytes marked until the next marks (a recording's step: the runs it changed), sorted. */
+    marks: trusted<{ ranges: { offset: number; length: number }[] }>(),
+    /** How often each slice of the segment changed, drawn beside the scrollbar. */
+    heat: trusted<HeatStrip>(),
   },
 });

@@ -4,8 +4,8 @@ const ROW_HEIGHT = 20;
 const HEX = '0123456789abcdef';
 
 export interface HexViewEvents {
-  /** The rows on screen or the cursor moved. */
-  onViewport(offset: number, length: number, cursor: number): void;
+  /** The rows on screen, the cursor or the selection (from anchor to cursor) moved. */
+  onViewport(offset: number, length: number, cursor: number, anchor: number): void;
   /** Pages that must be fetched to draw the screen. */
   onMissing(ranges: { offset: number; length: number }[]): void;
   /** The user typed a byte at offset (read-write sessions only). */
@@ -13,6 +13,20 @@ export interface HexViewEvents {
   onCursor(offset: number): void;
   /** The pointer rests on offset: call back with the text to show on hover. */
   onHover?(offset: number, show: (label: string) => void): void;
+}
+
+/** Whether offset lies in one of the sorted, non-overlapping ranges. */
+function inRanges(ranges: readonly { offset: number; length: number }[], offset: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = ranges[mid]!;
+    if (offset < r.offset) hi = mid - 1;
+    else if (offset >= r.offset + r.length) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 function hex2(b: number): string {
@@ -76,11 +90,15 @@ export class HexView {
   fadeMs = 1500;
   /** The layout's regions, sorted by offset: drawn as coloured bands under the bytes. */
   bands: { name: string; offset: number; size: number; color: string | undefined }[] = [];
+  /** Bytes marked until further notice (a recording's step), sorted by offset. */
+  marks: { offset: number; length: number }[] = [];
 
+  /** `beside`: an element drawn between the rows and the scrollbar (the heat strip). */
   constructor(
     private readonly cache: PageCache,
     public bytesPerRow: number,
     private readonly events: HexViewEvents,
+    beside?: HTMLElement,
   ) {
     this.element = document.createElement('div');
     this.element.className = 'hex-view';
@@ -96,7 +114,7 @@ export class HexView {
     this.thumb = document.createElement('div');
     this.thumb.className = 'scroll-thumb';
     this.track.append(this.thumb);
-    this.element.append(this.rowsEl, this.track);
+    this.element.append(this.rowsEl, ...(beside ? [beside] : []), this.track);
     this.bindInput();
     new ResizeObserver(() => this.layout()).observe(this.rowsEl);
   }
@@ -235,11 +253,13 @@ export class HexView {
         const cursor = !past && at === this.cursor;
         const changed = past ? undefined : this.cache.changedAt.get(at);
         const band = past ? undefined : this.bandAt(at);
+        const marked = !past && inRanges(this.marks, at);
         let cls = past ? 'b past' : 'b';
         if (selected) cls += ' selected';
         if (cursor) cls += ' cursor';
         if (changed !== undefined) cls += ' changed';
         if (band) cls += ' band';
+        if (marked) cls += ' step';
         // The highlight fades with the byte's age; the next draws (below) carry it on.
         const heat = changed === undefined ? '' : this.fadeMs > 0 ? Math.max(0, 1 - (now - changed) / this.fadeMs).toFixed(2) : '0';
         const bandColor = band ? (band.color ?? 'var(--vscode-editorInfo-foreground)') : '';
@@ -301,7 +321,7 @@ export class HexView {
     this.rowsEl.setAttribute('aria-activedescendant', 'cursor-cell');
     this.rowsEl.setAttribute('aria-readonly', String(!this.writable));
     this.placeThumb();
-    this.events.onViewport(first, length, this.cursor);
+    this.events.onViewport(first, length, this.cursor, this.anchor);
   }
 
   private bandAt(offset: number): { color: string | undefined } | undefined {

@@ -9,9 +9,10 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { Client, type Wire } from '../shared/messenger';
 import { HexView, formatOffset } from './hex-view';
+import { HeatStripView } from './heat-strip';
 import { parseOffsetInput, parsePattern } from './input';
 import { inspect } from './inspector';
-import { MAX_READ, hexProtocol, type Band, type Bytes, type SessionView, type ViewSettings } from './hex-protocol';
+import { MAX_READ, hexProtocol, type Band, type Bytes, type HeatStrip, type SessionView, type ViewSettings } from './hex-protocol';
 import { PageCache } from './page-cache';
 import { stateSentence } from './session-state';
 import { failure } from './failure';
@@ -33,6 +34,7 @@ class App {
   private session!: SessionView;
   private cache!: PageCache;
   private view!: HexView;
+  private strip!: HeatStripView;
   private readonly banner = el('div', 'banner');
   private readonly status = el('span', 'status');
   private readonly inspectorBody = el('tbody');
@@ -46,15 +48,16 @@ class App {
     this.session = session;
     this.cache = new PageCache(session.size);
     if (first) this.cache.store(first.offset, first.bytes);
+    this.strip = new HeatStripView(() => this.session.size, (offset) => this.view.goto(offset));
     this.view = new HexView(this.cache, settings.bytesPerRow, {
-      onViewport: (o, l, c) => this.viewport(o, l, c),
+      onViewport: (o, l, c, a) => this.viewport(o, l, c, a),
       onMissing: (ranges) => this.fetch(ranges),
       onEdit: (at, value) => void this.edit(at, value),
       onCursor: () => this.showInspector(),
       onHover: (offset, show) => {
         host.request('describe', { offset }).then(({ label }) => label && show(label), () => undefined);
       },
-    });
+    }, this.strip.element);
     this.view.fadeMs = settings.highlightFadeMs;
     this.root.replaceChildren(this.toolbar(), this.banner, this.main());
     this.updateSession(session);
@@ -200,12 +203,22 @@ class App {
     this.view.draw();
   }
 
-  private viewport(offset: number, length: number, cursor: number): void {
-    const key = `${offset}:${length}:${cursor}`;
+  marks(ranges: { offset: number; length: number }[]): void {
+    this.view.marks = ranges;
+    document.body.dataset.marks = ranges.map((r) => `${r.offset}+${r.length}`).join(',');
+    this.view.draw();
+  }
+
+  heat(heat: HeatStrip): void {
+    this.strip.set(heat);
+  }
+
+  private viewport(offset: number, length: number, cursor: number, anchor: number): void {
+    const key = `${offset}:${length}:${cursor}:${anchor}`;
     if (key === this.lastViewport) return;
     this.lastViewport = key;
     vscode.setState({ source: this.session.source, offset });
-    host.notify('viewport', { offset, length, cursor });
+    host.notify('viewport', { offset, length, cursor, anchor });
   }
 
   private fetch(ranges: { offset: number; length: number }[]): void {
@@ -301,6 +314,12 @@ const host = new Client(
     },
     layout: (m) => {
       if (ready) app.layout(m.regions);
+    },
+    marks: (m) => {
+      if (ready) app.marks(m.ranges);
+    },
+    heat: (m) => {
+      if (ready) app.heat(m);
     },
   },
 );
