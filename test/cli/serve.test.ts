@@ -71,7 +71,7 @@ test('two serve started at the same moment on one path: exactly one serves, the 
     const winner = pair[outcome.indexOf('serving')]!;
     await winner.waitFor(/peer 0 joined/);
     winner.child.kill('SIGTERM');
-    assert.equal((await winner.exited).code, 0);
+    assert.equal((await winner.exited).code, 130, 'stopped by a signal: 130, like every command');
   }
 });
 
@@ -97,7 +97,7 @@ test('while another serve holds the lock beside the socket, serve changes nothin
   await server.waitFor(/^serving /m, 'stderr');
   assert.notEqual(fs.lstatSync(socketPath).ino, before);
   server.child.kill('SIGTERM');
-  assert.equal((await server.exited).code, 0);
+  assert.equal((await server.exited).code, 130);
   assert.equal(fs.existsSync(`${socketPath}.lock`), false, 'the lock file was left behind');
 });
 
