@@ -26,7 +26,7 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  external: ['@riaskov/mmap-io'],
+  external: ['koffi'],
   plugins: [nativeBindings],
   // Prefer ES module builds: jsonc-parser's UMD build loads its parts with requires esbuild cannot follow.
   mainFields: ['module', 'main'],

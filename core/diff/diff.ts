@@ -39,14 +39,12 @@ export async function diffSources(a: Source, b: Source, options: DiffOptions = {
   let lastYield = Date.now();
   for (let offset = 0; offset < compared; offset += bufA.length) {
     const length = Math.min(bufA.length, compared - offset);
-    // Straight from the mappings when both sides have them (no copy), else read into buffers.
+    // Straight from memory when a side holds its bytes (a guest copy), else read into buffers.
     let x = a.view(offset, length);
     let y = b.view(offset, length);
     if (!x) a.read(offset, (x = bufA.subarray(0, length)));
     if (!y) b.read(offset, (y = bufB.subarray(0, length)));
     forEachDifference(x, y, (start, end) => collector.add(offset + start, end - start));
-    a.forget(offset, length);
-    b.forget(offset, length);
     if (Date.now() - lastYield > 50) {
       options.onProgress?.(offset + length, compared);
       await yieldToEventLoop();

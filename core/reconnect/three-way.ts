@@ -85,7 +85,6 @@ export async function threeWay(base: Source, local: Source, remote: Source, opti
         }
       }
     }
-    for (const s of [base, local, remote]) s.forget(offset, length);
     if (Date.now() - lastYield > 50) {
       options.onProgress?.(offset + length, size);
       await yieldToEventLoop();

@@ -76,7 +76,6 @@ export async function writeSnapshot(source: Source, options: SnapshotOptions): P
       // exactly the bytes written.
       source.read(offset, data);
       if (check) stabilise(source, offset, data, check.subarray(0, length), torn);
-      source.forget(offset, length);
       // Checksums per block; holes per page, so that a segment of scattered pages stays sparse.
       for (let from = 0; from < length; from += blockSize) {
         const block = data.subarray(from, Math.min(length, from + blockSize));

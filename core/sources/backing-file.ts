@@ -9,8 +9,8 @@ import { SegmentIO } from './segment-io';
 export interface BackingFileOptions {
   writable?: boolean;
   /**
-   * Fault injection for tests: never look for truncation, deletion or replacement, so that a store
-   * after a truncation really goes through the mapping and raises SIGBUS.
+   * Fault injection for tests: never look for truncation, deletion or replacement, so that an access
+   * after a truncation really happens (a short pread; on hugetlbfs, a store and SIGBUS).
    */
   skipChecks?: boolean;
 }
@@ -56,7 +56,7 @@ export class BackingFileSource extends SegmentSource {
       if (st.size === 0) throw new InputError(`${path} is empty: there is nothing to map`);
       if (st.size > MAX_OFFSET) throw new InputError(`${path} is ${formatBytes(st.size)}, larger than the 256 TiB this tool handles`);
       const fileSystem = fileSystemOf(path);
-      // The constructor maps the first window: a file that cannot be mapped is refused here.
+      // A writable file that refuses pwrite (hugetlbfs) is mapped by the constructor: refused here if it cannot be.
       return new BackingFileSource(path, fd, st, writable, fileSystem.name, options.skipChecks ?? false);
     } catch (err) {
       fs.closeSync(fd);
@@ -72,7 +72,8 @@ export class BackingFileSource extends SegmentSource {
 
   /**
    * Looks for the three ways a backing file goes away: truncated below the attached size (a read
-   * through the mapping would raise SIGBUS), deleted, or replaced by another file under the path.
+   * would come up short; a store into a hugetlbfs mapping would raise SIGBUS), deleted, or replaced
+   * by another file under the path.
    */
   protected probe(): string | undefined {
     if (this.skipChecks) return undefined;

@@ -5,11 +5,7 @@ import type { SourceInfo } from '../source';
 import { SegmentSource } from './segment-source';
 import { SegmentIO } from './segment-io';
 
-/**
- * A .shmsnap file as a read-only source. Its data starts at a page boundary, so it is mapped like
- * a segment (holes in a file on disk map to the zero page; nothing is allocated), and read past
- * the mappable first 2 GiB by pread.
- */
+/** A .shmsnap file as a read-only source: its data, after the header, read like a segment's. */
 export class SnapshotSource extends SegmentSource {
   readonly info: SourceInfo;
   protected readonly io: SegmentIO;
@@ -18,7 +14,7 @@ export class SnapshotSource extends SegmentSource {
     super();
     const h = file.header;
     this.info = { kind: 'snapshot', description: file.path, size: h.size, writable: false, ...(h.peerId === undefined ? {} : { peerId: h.peerId }) };
-    this.io = new SegmentIO(file.fd, h.size, false, file.path, () => this.check(), h.headerLength, true);
+    this.io = new SegmentIO(file.fd, h.size, false, file.path, () => this.check(), h.headerLength);
   }
 
   static open(path: string): SnapshotSource {

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { InputError, SourceLostError } from '../../core/errors';
 import { BackingFileSource } from '../../core/sources/backing-file';
 import { SnapshotFile, looksLikeSnapshot } from '../../core/snapshot/reader';
-import { MAPPABLE_LIMIT } from '../../core/sources/segment-io';
-import { openFds, seededBytes, tempDir } from '../helpers/temp';
+import { mappingsOf, openFds, seededBytes, tempDir } from '../helpers/temp';
+import { NO_HUGETLBFS, hugetlbfsMount } from '../helpers/hugetlbfs';
 
-test('reads what was written to the file, and sees later writes through the mapping', (t) => {
+test('reads what was written to the file, and sees later writes by other processes', (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const file = path.join(dir, 'seg');
@@ -22,7 +22,7 @@ test('reads what was written to the file, and sees later writes through the mapp
   const got = new Uint8Array(1000);
   src.read(12345, got);
   assert.deepEqual(Buffer.from(got), data.subarray(12345, 13345));
-  // Another writer (here: pwrite on another descriptor) changes the file; the mapping shows it.
+  // Another writer (here: pwrite on another descriptor) changes the file: the same page cache.
   const fd = fs.openSync(file, 'r+');
   fs.writeSync(fd, Buffer.from('abcd'), 0, 4, 500);
   fs.closeSync(fd);
@@ -48,18 +48,22 @@ test('reading a sparse /dev/shm segment does not allocate its holes', (t) => {
   assert.ok(allocated() <= before + 65536, `reading grew the segment from ${before} to ${allocated()} bytes`);
 });
 
-test('writes go through a shared mapping of the file, in place', (t) => {
+test('tmpfs: reads and writes are positional I/O; nothing is mapped, so nothing can raise SIGBUS', (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const file = path.join(dir, 'mapped');
+  const file = path.join(dir, 'seg');
   fs.writeFileSync(file, Buffer.alloc(8192));
   const src = BackingFileSource.open(file, { writable: true });
   t.after(() => src.close());
   src.write(3, Buffer.from([5]));
-  const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file));
-  assert.equal(maps.length, 1, 'no mapping of the file');
-  assert.match(maps[0]!, / rw-s /, 'the mapping is not shared and writable');
+  src.read(0, new Uint8Array(8192));
+  assert.equal(mappingsOf(file), 0, 'the file was mapped');
   assert.equal(fs.readFileSync(file)[3], 5);
+  // A truncation that slips past the checks (skipChecks) shows up as a short read: a clean error.
+  const unchecked = BackingFileSource.open(file, { skipChecks: true });
+  t.after(() => unchecked.close());
+  fs.truncateSync(file, 100);
+  assert.throws(() => unchecked.read(0, new Uint8Array(4096)), (e: unknown) => e instanceof SourceLostError && e.message === `${file} ended early at 100`);
 });
 
 test('read-only by default: a write is refused and the file is untouched', (t) => {
@@ -93,7 +97,7 @@ test('offsets past 2 GiB and 4 GiB are read and written exactly (sparse 5 GiB fi
   const file = path.join(dir, 'big');
   const fd = fs.openSync(file, 'w+');
   fs.ftruncateSync(fd, 5 * 2 ** 30);
-  const marks = [MAPPABLE_LIMIT - 2, 2 ** 32 - 3, 2 ** 32 + 16, 5 * 2 ** 30 - 4];
+  const marks = [2 ** 31 - 2, 2 ** 32 - 3, 2 ** 32 + 16, 5 * 2 ** 30 - 4];
   marks.forEach((off, i) => fs.writeSync(fd, Buffer.from([0xa0 + i, 0xb0 + i, 0xc0 + i, 0xd0 + i]), 0, 4, off));
   fs.closeSync(fd);
   const src = BackingFileSource.open(file, { writable: true });
@@ -113,9 +117,9 @@ test('offsets past 2 GiB and 4 GiB are read and written exactly (sparse 5 GiB fi
   fs.readSync(rfd, check, 0, 3, 2 ** 32 + 100);
   fs.closeSync(rfd);
   assert.equal(check.toString(), 'far');
-  // A read that straddles the mapped part and the pread part.
+  // A read across 2^31 (where a C int would wrap).
   const straddle = new Uint8Array(8);
-  src.read(MAPPABLE_LIMIT - 4, straddle);
+  src.read(2 ** 31 - 4, straddle);
   assert.deepEqual([...straddle.subarray(2, 6)], [0xa0, 0xb0, 0xc0, 0xd0]);
 });
 
@@ -164,47 +168,36 @@ test('bad backing files get one-line input errors and leak no descriptor', (t) =
   assert.equal(openFds(), before);
 });
 
-/** Root can reserve huge pages and mount hugetlbfs; elsewhere this test says why it cannot run. */
-function hugetlbfsMount(): string | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    const want = 4;
-    const have = Number(fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8'));
-    if (have < want) fs.writeFileSync('/proc/sys/vm/nr_hugepages', String(want));
-    if (Number(fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8')) < 2) return undefined;
-    const mnt = fs.mkdtempSync('/tmp/shmem-inspect-huge-');
-    execFileSync('mount', ['-t', 'hugetlbfs', 'none', mnt], { stdio: 'ignore' });
-    return mnt;
-  } catch {
-    return undefined;
-  }
-}
-
-test('hugetlbfs files are mapped and read', (t) => {
-  const mnt = hugetlbfsMount();
-  if (!mnt) {
-    t.skip('needs root with huge pages available to mount hugetlbfs');
+test('hugetlbfs: read by pread; written through a shared mapping (it refuses pwrite), unmapped at close', (t) => {
+  const mount = hugetlbfsMount();
+  if (!mount) {
+    t.skip(NO_HUGETLBFS);
     return;
   }
-  t.after(() => {
-    // Lazy: mmap-io unmaps only when the Buffer is collected, so the mount may still be busy.
-    execFileSync('umount', ['-l', mnt]);
-    fs.rmdirSync(mnt);
-  });
-  const file = path.join(mnt, 'seg');
+  // The cleanup unmounts without -l: it fails if a mapping was left behind.
+  t.after(mount.cleanup);
+  const file = path.join(mount.dir, 'seg');
   const fd = fs.openSync(file, 'w+');
   fs.ftruncateSync(fd, 2 * 1024 * 1024);
+  assert.throws(() => fs.writeSync(fd, Buffer.from('x'), 0, 1, 0), /EINVAL/, 'hugetlbfs accepted pwrite: this test no longer tests the mapping');
   fs.closeSync(fd);
-  const writer = BackingFileSource.open(file, { writable: true });
-  writer.write(2 * 1024 * 1024 - 5, Buffer.from('huge!'));
   const reader = BackingFileSource.open(file);
+  assert.equal(reader.info.fileSystem, 'hugetlbfs');
+  assert.equal(mappingsOf(file), 0, 'a read-only session mapped the file');
+  const writer = BackingFileSource.open(file, { writable: true });
+  const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file));
+  assert.equal(maps.length, 1, 'the writer did not map the file');
+  assert.match(maps[0]!, / rw-s /, 'the mapping is not shared and writable');
+  writer.write(2 * 1024 * 1024 - 5, Buffer.from('huge!'));
+  writer.write(0, Buffer.from('first'));
   const got = new Uint8Array(5);
   reader.read(2 * 1024 * 1024 - 5, got);
   assert.equal(Buffer.from(got).toString(), 'huge!');
-  assert.equal(reader.info.fileSystem, 'hugetlbfs');
+  reader.read(0, got);
+  assert.equal(Buffer.from(got).toString(), 'first');
   writer.close();
   reader.close();
-  fs.unlinkSync(file);
+  assert.equal(mappingsOf(file), 0, 'close left the mapping');
 });
 
 test('a FIFO is refused at once, as a backing file and as a snapshot, instead of blocking open(2)', (t) => {
