@@ -133,11 +133,28 @@ test('truncation, deletion and replacement are noticed before any read', (t) => 
       fs.writeFileSync(`${f}.new`, Buffer.alloc(65536));
       fs.renameSync(`${f}.new`, f);
     }, /replaced by another file/],
+    ['unlinked and made again', (f) => {
+      fs.unlinkSync(f);
+      fs.writeFileSync(f, Buffer.alloc(65536));
+    }, /replaced by another file/],
+    // The path is a symbolic link (as /dev/shm names often are), pointed at another file.
+    ['link', (f) => {
+      fs.writeFileSync(`${f}.other`, Buffer.alloc(65536));
+      fs.unlinkSync(`${f}.link`);
+      fs.symlinkSync(`${f}.other`, `${f}.link`);
+    }, /replaced by another file/],
+    // A second hard link keeps the inode alive when the path is replaced.
+    ['replaced, with another link', (f) => {
+      fs.linkSync(f, `${f}.keep`);
+      fs.writeFileSync(`${f}.new`, Buffer.alloc(65536));
+      fs.renameSync(`${f}.new`, f);
+    }, /replaced by another file/],
   ];
   for (const [name, act, reason] of cases) {
     const file = path.join(dir, name);
     fs.writeFileSync(file, Buffer.alloc(65536, 1));
-    const src = BackingFileSource.open(file);
+    if (name === 'link') fs.symlinkSync(file, `${file}.link`);
+    const src = BackingFileSource.open(name === 'link' ? `${file}.link` : file);
     let told: string | undefined;
     src.onGone((r) => (told = r));
     assert.equal(src.check(), undefined);
