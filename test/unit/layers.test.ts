@@ -27,3 +27,19 @@ test('webview/ may not import Node modules or vscode', async () => {
 test('explicit any is an error everywhere', async () => {
   assert.ok((await lint('cli/probe.ts', 'export const x: any = 1;\n')).some((m) => m.includes('no-explicit-any')));
 });
+
+test('no code may create an ArrayBuffer over native memory (koffi.view), however it reaches koffi', async () => {
+  const fires = async (file: string, code: string): Promise<boolean> => (await lint(file, code)).some((m) => m.startsWith('no-restricted-syntax') && m.includes('ArrayBuffer over native memory'));
+  const cases = [
+    "import koffi from 'koffi';\nexport const v = koffi.view(1n, 8);\n",
+    "import { native } from './libc';\nexport const v = native().koffi.view(1n, 8);\n",
+    "import { native } from './libc';\nconst { koffi } = native();\nexport const v = koffi['view'](1n, 8);\n",
+    "import { native } from './libc';\nconst { koffi } = native();\nconst { view } = koffi;\nexport const v = view(1n, 8);\n",
+    "import { native } from './libc';\nconst { koffi: { view } } = native();\nexport const v = view(1n, 8);\n",
+  ];
+  for (const code of cases) assert.ok(await fires('core/sys/probe.ts', code), `passed lint:\n${code}`);
+  assert.ok(await fires('scripts/probe.mjs', "import koffi from 'koffi';\nexport const v = koffi.view(1n, 8);\n"), 'scripts are not covered');
+  // Copies are fine, and so is a view() of something else (a session's view of its state).
+  assert.equal(await fires('core/sys/probe.ts', "import { native } from './libc';\nconst { koffi } = native();\nexport const n = koffi.sizeof('int');\n"), false);
+  assert.equal(await fires('extension/probe.ts', 'export function f(s: { view(): number }): number {\n  return s.view();\n}\n'), false);
+});
