@@ -12,7 +12,7 @@ import { applyMaster, fieldVerdicts, plan, type Role } from '../core/reconnect/r
 import type { Source } from '../core/source';
 import { openSource, resolveSourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
-import { IvshmemSource } from '../core/sources/ivshmem-source';
+import type { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
 import { MessageError, parseToAgent } from './codec';
 import { IDLE_AFTER_MS, type AgentEvent, type AgentReplies, type AgentRequest, type FromAgent, type SnapshotSummary } from './protocol';
@@ -68,7 +68,7 @@ export class AgentServer {
 
   private requireIvshmem(): IvshmemSource {
     const source = this.requireSource();
-    if (!(source instanceof IvshmemSource)) throw new InputError('this source is not an ivshmem server: it has no peers or doorbells');
+    if (!isIvshmem(source)) throw new InputError('this source is not an ivshmem server: it has no peers or doorbells');
     return source;
   }
 
@@ -143,7 +143,7 @@ export class AgentServer {
     this.opening = true;
     const source = await openSource(resolveSourceSpec(text), { writable, skipChecks: this.options.skipChecks }).finally(() => (this.opening = false));
     this.source = source;
-    if (source instanceof IvshmemSource) source.client.onChange(() => this.emit({ type: 'peers', table: source.table() }));
+    if (isIvshmem(source)) source.client.onChange(() => this.emit({ type: 'peers', table: source.table() }));
     source.onGone((reason) => {
       this.stopWatch();
       this.emit({ type: 'gone', reason });
@@ -281,4 +281,9 @@ export class AgentServer {
     this.source?.close();
     this.source = undefined;
   }
+}
+
+/** By kind, not instanceof: the ivshmem code (and its socket library) loads only for ivshmem sources. */
+function isIvshmem(source: Source): source is IvshmemSource {
+  return source.info.kind === 'ivshmem';
 }
