@@ -12,6 +12,7 @@ import { PeersView, SessionsView } from './views';
 import { RegionsView } from './regions-view';
 import { registerLayoutDiagnostics } from './layouts';
 import { SNAPSHOT_EDITOR, SnapshotEditorProvider, SnapshotsView } from './snapshots';
+import { platformProblem } from '../core/sys/platform';
 
 /** What activate() returns: used by the host tests, and by other extensions if they wish. */
 export interface ShmemInspectorApi {
@@ -20,7 +21,13 @@ export interface ShmemInspectorApi {
   regions: RegionsView;
 }
 
-export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
+export function activate(context: vscode.ExtensionContext): ShmemInspectorApi | undefined {
+  // Not Linux (a .vsix installed by hand on another OS): one message, and nothing else starts.
+  const problem = platformProblem();
+  if (problem) {
+    void vscode.window.showErrorMessage(problem);
+    return undefined;
+  }
   const log = new Log();
   const manager = new SessionManager(context.extensionUri, log);
   const regions = new RegionsView(manager);
