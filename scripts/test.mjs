@@ -37,9 +37,12 @@ if (missing.length > 0) {
 }
 
 if (run('npm', ['run', 'build']) !== 0) process.exit(1);
-// The host and e2e tiers run the extension in code-server, installed into .cache once.
-const { ensureCodeServer } = await import('./lib/code-server.mjs');
-ensureCodeServer();
+// The runtime tier runs the CLI on Node 22 and 24 too, and the host and e2e tiers run the extension
+// in two code-servers (on Node 20 and on Node 24): each installed into .cache once.
+const { ensureNode, NODE_VERSIONS } = await import('./lib/runtimes.mjs');
+for (const major of Object.keys(NODE_VERSIONS)) ensureNode(major);
+const { ensureCodeServer, CODE_SERVERS } = await import('./lib/code-server.mjs');
+for (const version of Object.keys(CODE_SERVERS)) ensureCodeServer(version);
 if (run('npm', ['run', 'lint']) !== 0) process.exit(1);
 
 function testFiles(dir) {
@@ -52,7 +55,7 @@ function testFiles(dir) {
 }
 
 const only = process.argv.slice(2);
-const tiers = ['unit', 'cli', 'qemu', 'host', 'e2e'].filter((t) => only.length === 0 || only.includes(t));
+const tiers = ['unit', 'cli', 'runtime', 'qemu', 'host', 'e2e'].filter((t) => only.length === 0 || only.includes(t));
 const failed = [];
 for (const tier of tiers) {
   const files = testFiles(join('out', 'test', tier)).sort();

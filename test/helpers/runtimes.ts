@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from './temp';
 
@@ -16,14 +17,22 @@ export async function runtime(major: number): Promise<Runtime> {
 }
 
 /**
- * Why a case that needs sockets cannot run on this runtime, or undefined when it can: while the
- * socket layer is usocket (a NAN addon built for the Node that ran npm ci), it loads on that Node
- * only. The Node-API socket layer (koffi) runs everywhere, and then this is always undefined.
+ * Why a case that needs sockets cannot run on a runtime of this Node ABI (process.versions.modules),
+ * or undefined when it can: while the socket layer is usocket (a NAN addon built by npm ci for one
+ * ABI), it loads on that ABI only. The Node-API socket layer (koffi) runs everywhere; then this is
+ * always undefined.
  */
-export function socketsUnavailable(runtime: Runtime): string | undefined {
+export function socketsUnavailable(modules: string): string | undefined {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-  if (!pkg.dependencies?.['usocket'] || runtime.node === process.execPath) return undefined;
-  return `the socket layer is still usocket, built for Node ${process.versions.node.split('.')[0]} only`;
+  if (!pkg.dependencies?.['usocket']) return undefined;
+  const gypi = fs.readFileSync(path.join(ROOT, 'node_modules', 'usocket', 'build', 'config.gypi'), 'utf8');
+  const built = /"node_module_version": (\d+)/.exec(gypi)?.[1];
+  return built === modules ? undefined : `the socket layer is still usocket, built for Node ABI ${built}, not ${modules}`;
+}
+
+/** process.versions.modules of a Node binary. */
+export function abiOf(node: string): string {
+  return execFileSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim();
 }
 
 /** A copy of the built CLI and agent (dist/) with no node_modules beside it: koffi cannot be found. */

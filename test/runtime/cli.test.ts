@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliProcess, runCli, xxd, type On } from '../helpers/cli';
-import { distWithoutNative, runtime as find, socketsUnavailable, type Runtime } from '../helpers/runtimes';
+import { abiOf, distWithoutNative, runtime as find, socketsUnavailable, type Runtime } from '../helpers/runtimes';
 import { seededBytes, tempDir } from '../helpers/temp';
 
 async function cli(on: On, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -18,9 +18,12 @@ async function cli(on: On, args: string[]): Promise<{ code: number | null; stdou
 for (const major of [20, 22, 24]) {
   const name = `Node ${major}`;
   // Resolved when the first case runs (npm test installs the cached runtimes before the tiers).
-  let found: Runtime | undefined;
-  const runtimeOf = async (): Promise<{ runtime: Runtime; on: On }> => {
-    found ??= await find(major);
+  let found: (Runtime & { abi: string }) | undefined;
+  const runtimeOf = async (): Promise<{ runtime: Runtime & { abi: string }; on: On }> => {
+    if (!found) {
+      const r = await find(major);
+      found = { ...r, abi: abiOf(r.node) };
+    }
     return { runtime: found, on: { node: found.node } };
   };
 
@@ -103,7 +106,7 @@ for (const major of [20, 22, 24]) {
 
   test(`${name}: peers, ring and dump over our own ivshmem server`, async (t) => {
     const { runtime, on } = await runtimeOf();
-    const why = socketsUnavailable(runtime);
+    const why = socketsUnavailable(runtime.abi);
     if (why) {
       t.skip(why);
       return;
@@ -156,7 +159,7 @@ for (const major of [20, 22, 24]) {
     assert.equal(dump.stdout, xxd(['-l', '64', seg]));
     const snap = path.join(dir, 's.shmsnap');
     assert.equal((await cli(bare, ['snapshot', seg, '-o', snap])).code, 0);
-    if (socketsUnavailable({ major: 0, node: '' })) {
+    if (socketsUnavailable('none')) {
       t.diagnostic('the ivshmem half waits for the Node-API socket layer (usocket is still a dependency)');
       return;
     }

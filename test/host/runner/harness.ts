@@ -8,18 +8,25 @@ export interface HostTestResult {
   ok: boolean;
   ms: number;
   error?: string;
+  /** Why the test did not run (reported as a skip by the driver). */
+  skipped?: string;
 }
 
 type Fn = () => Promise<void> | void;
-const registered: { name: string; fn: Fn }[] = [];
+const registered: { name: string; fn: Fn; skip?: string }[] = [];
 
-export function test(name: string, fn: Fn): void {
-  registered.push({ name, fn });
+/** Registers a test; with `skip` (a reason) it is reported as skipped, not run. */
+export function test(name: string, fn: Fn, options: { skip?: string } = {}): void {
+  registered.push({ name, fn, ...(options.skip ? { skip: options.skip } : {}) });
 }
 
 export async function runAll(timeoutMs = 60_000): Promise<HostTestResult[]> {
   const results: HostTestResult[] = [];
-  for (const { name, fn } of registered) {
+  for (const { name, fn, skip } of registered) {
+    if (skip) {
+      results.push({ name, ok: true, ms: 0, skipped: skip });
+      continue;
+    }
     const started = Date.now();
     try {
       await Promise.race([

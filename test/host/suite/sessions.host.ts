@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
 import { api, eventually, startServer } from '../runner/in-host';
+import { socketsUnavailable } from '../../helpers/runtimes';
 
 const made: string[] = [];
 
@@ -150,7 +151,7 @@ test('Attach ivshmem Server: joins as a peer, the Peers view has the table, Ring
   } finally {
     server.kill('SIGTERM');
   }
-});
+}, { skip: socketsUnavailable(process.versions.modules) });
 
 test('(clean-up) every session is detached and the test segments are removed', async () => {
   const a = await api();
