@@ -49,13 +49,15 @@ export function ensureCodeServer(version = CODE_SERVER_VERSION) {
   mkdirSync(cache, { recursive: true });
   if (!existsSync(join(cache, 'package.json'))) writeFileSync(join(cache, 'package.json'), '{"name":"code-server-cache","private":true}\n');
   // Its postinstall checks the Node version and builds VS Code's server modules for the Node that
-  // runs it: the one it will run on, first on PATH.
+  // runs it: the one it will run on, first on PATH, with its own headers (Debian's npm sets
+  // nodedir=/usr, the system Node's headers, which would build them for another ABI).
   const node = codeServerNode(version);
+  const nodedir = node === process.execPath ? {} : { npm_config_nodedir: dirname(dirname(node)) };
   console.log(`installing code-server ${version} (Node ${spec(version).node}) into ${cache} (a minute or two, once)`);
   const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `code-server@${version}`], {
     cwd: cache,
     stdio: 'inherit',
-    env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
+    env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, ...nodedir, npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
   });
   if (r.status !== 0 || !existsSync(entry)) throw new Error(`code-server ${version} could not be installed`);
   return entry;
