@@ -28,7 +28,7 @@ export interface DiffResult {
  * compare that reads them. Measured here, two 1 GiB /dev/shm files read and compared: 0.50-0.54 s
  * in 64-128 KiB chunks, 1.8-2.2 s in 4-16 MiB chunks (each byte then goes to RAM and back).
  */
-const CHUNK = 128 * 1024;
+export const DIFF_CHUNK = 128 * 1024;
 
 /**
  * The ranges where two sources differ, streaming in small chunks: memory stays at two chunks
@@ -38,7 +38,7 @@ export async function diffSources(a: Source, b: Source, options: DiffOptions = {
   const sizeA = a.info.size;
   const sizeB = b.info.size;
   const compared = Math.min(sizeA, sizeB);
-  const bufA = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, compared)));
+  const bufA = Buffer.allocUnsafe(Math.min(DIFF_CHUNK, Math.max(1, compared)));
   const bufB = Buffer.allocUnsafe(bufA.length);
   const collector = new RangeCollector(options.maxRanges ?? 100_000);
   let lastYield = Date.now();
