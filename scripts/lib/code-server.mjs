@@ -30,7 +30,11 @@ export function codeServerNode(version = CODE_SERVER_VERSION) {
 export function ensureCodeServer(version = CODE_SERVER_VERSION) {
   const cache = resolve(spec(version).cache);
   const entry = join(cache, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-  if (existsSync(entry)) return entry;
+  // The entry point appears before the postinstall (minutes) has built VS Code's server modules:
+  // installed means our mark, written after a whole install. (The Node 20 one's cache predates
+  // the mark: there, the entry point is taken as before.)
+  const mark = join(cache, 'installed');
+  if (existsSync(mark) || (version === CODE_SERVER_VERSION && existsSync(entry))) return entry;
   ensureSystemPackages(
     ['libkrb5-dev', 'libsecret-1-dev', 'libx11-dev', 'libxkbfile-dev'].map((pkg) => ({ pkg })).concat([{ command: 'pkg-config', pkg: 'pkg-config' }, { command: 'rg', pkg: 'ripgrep' }]),
     'installing code-server',
@@ -60,6 +64,7 @@ export function ensureCodeServer(version = CODE_SERVER_VERSION) {
     env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, ...nodedir, npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
   });
   if (r.status !== 0 || !existsSync(entry)) throw new Error(`code-server ${version} could not be installed`);
+  writeFileSync(mark, `code-server ${version} on Node ${spec(version).node}\n`);
   return entry;
 }
 
