@@ -44,7 +44,10 @@ async function runSuite(t: TestContext, files: string[], vsix?: string, options:
     await workbench.close();
     cleanup();
   });
-  await eventually(() => fs.existsSync(results), 180_000, 'the extension host tests');
+  await eventually(() => fs.existsSync(results), 300_000, 'the extension host tests').catch((err: Error) => {
+    const running = fs.existsSync(`${results}.running`) ? fs.readFileSync(`${results}.running`, 'utf8') : undefined;
+    throw new Error(`${err.message}${running === undefined ? ' (none had started)' : `; the one running: ${running}`}`);
+  });
   const report = JSON.parse(fs.readFileSync(results, 'utf8'));
   assert.equal(report.crashed, undefined, report.crashed);
   // The extension host (and so every agent) runs on the Node that code-server runs on.

@@ -20,7 +20,8 @@ export function test(name: string, fn: Fn, options: { skip?: string } = {}): voi
   registered.push({ name, fn, ...(options.skip ? { skip: options.skip } : {}) });
 }
 
-export async function runAll(timeoutMs = 60_000): Promise<HostTestResult[]> {
+/** Runs every registered test in turn; `onStart` hears each name first (so a hang can be named). */
+export async function runAll(timeoutMs = 60_000, onStart: (name: string) => void = () => undefined): Promise<HostTestResult[]> {
   const results: HostTestResult[] = [];
   for (const { name, fn, skip } of registered) {
     if (skip) {
@@ -28,6 +29,7 @@ export async function runAll(timeoutMs = 60_000): Promise<HostTestResult[]> {
       continue;
     }
     const started = Date.now();
+    onStart(name);
     try {
       await Promise.race([
         Promise.resolve().then(fn),

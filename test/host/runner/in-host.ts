@@ -1,6 +1,8 @@
 /** What the in-host suites share: the product's API and a poll for what happens asynchronously. */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShmemInspectorApi } from '../../../extension/main';
 
@@ -10,6 +12,17 @@ export async function api(): Promise<ShmemInspectorApi> {
   const ext = vscode.extensions.getExtension<ShmemInspectorApi>(ID);
   assert.ok(ext, `extension ${ID} is not installed`);
   return ext.activate();
+}
+
+/**
+ * The vscode API object the product was given. VS Code gives each extension its own, chosen by the
+ * path of the module that requires 'vscode': these suites are not inside the product's folder (the
+ * installed .vsix), so a stub of, say, window.showWarningMessage must go on the product's object.
+ */
+export function productVscode(): typeof vscode {
+  const ext = vscode.extensions.getExtension(ID);
+  assert.ok(ext, `extension ${ID} is not installed`);
+  return createRequire(path.join(ext.extensionPath, 'package.json'))('vscode') as typeof vscode;
 }
 
 /** Polls `check` (sync or async) until it gives something other than undefined or false. */

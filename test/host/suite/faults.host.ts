@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import type { HexPanel } from '../../../extension/hex-panel';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
-import { api, eventually, ID, startServer } from '../runner/in-host';
+import { api, eventually, ID, productVscode, startServer } from '../runner/in-host';
 import { childrenOf, mappingsOf, openFds } from '../../helpers/temp';
 import { CLI } from '../../helpers/cli';
 import { socketsUnavailable } from '../../helpers/runtimes';
@@ -136,7 +136,7 @@ test('dismissing the Make Session Read-Write confirmation leaves the session rea
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmem-host-confirm-'));
   const file = path.join(dir, 'seg');
   fs.writeFileSync(file, Buffer.alloc(4096, 0x22));
-  const window = vscode.window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
+  const window = productVscode().window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
   const original = window.showWarningMessage;
   const asked: string[] = [];
   try {
