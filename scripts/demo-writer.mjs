@@ -5,7 +5,7 @@
 //   0x00 magic "RING"   0x04 version u32   0x08 head u32   0x0c tail u32
 //   0x10 sequence u64   0x18 slot size u32 0x1c slot count u32
 //   0x100 + i*64: slot i = sequence u64, time ms u64, text char[48]
-import { openSync, ftruncateSync, fstatSync, readSync, writeSync } from 'node:fs';
+import { constants, openSync, ftruncateSync, fstatSync, readSync, writeSync } from 'node:fs';
 
 const file = process.argv[2];
 const size = Number(process.argv[3] ?? 1 << 20);
@@ -13,7 +13,8 @@ if (!file) {
   console.error('usage: demo-writer.mjs FILE [SIZE]');
   process.exit(1);
 }
-const fd = openSync(file, 'a+');
+// Read-write, created if missing; not 'a+': with O_APPEND, Linux puts every pwrite at the end.
+const fd = openSync(file, constants.O_RDWR | constants.O_CREAT);
 if (fstatSync(fd).size < size) ftruncateSync(fd, size);
 const SLOTS = 64;
 const SLOT = 64;
