@@ -13,17 +13,17 @@ export interface HostTestResult {
 }
 
 type Fn = () => Promise<void> | void;
-const registered: { name: string; fn: Fn; skip?: string }[] = [];
+const registered: { name: string; fn: Fn; skip?: string; timeoutMs?: number }[] = [];
 
-/** Registers a test; with `skip` (a reason) it is reported as skipped, not run. */
-export function test(name: string, fn: Fn, options: { skip?: string } = {}): void {
-  registered.push({ name, fn, ...(options.skip ? { skip: options.skip } : {}) });
+/** Registers a test; with `skip` (a reason) it is reported as skipped, not run; `timeoutMs` for a long one. */
+export function test(name: string, fn: Fn, options: { skip?: string; timeoutMs?: number } = {}): void {
+  registered.push({ name, fn, ...options });
 }
 
 /** Runs every registered test in turn; `onStart` hears each name first (so a hang can be named). */
 export async function runAll(timeoutMs = 60_000, onStart: (name: string) => void = () => undefined): Promise<HostTestResult[]> {
   const results: HostTestResult[] = [];
-  for (const { name, fn, skip } of registered) {
+  for (const { name, fn, skip, timeoutMs: own } of registered) {
     if (skip) {
       results.push({ name, ok: true, ms: 0, skipped: skip });
       continue;
@@ -33,7 +33,7 @@ export async function runAll(timeoutMs = 60_000, onStart: (name: string) => void
     try {
       await Promise.race([
         Promise.resolve().then(fn),
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${own ?? timeoutMs} ms`)), own ?? timeoutMs)),
       ]);
       results.push({ name, ok: true, ms: Date.now() - started });
     } catch (err) {
