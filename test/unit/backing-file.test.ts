@@ -232,3 +232,40 @@ test('a FIFO is refused at once, as a backing file and as a snapshot, instead of
   assert.ok(Date.now() - started < 2000);
   assert.equal(openFds(), before);
 });
+
+test('a sequential scan is checked at least once per 16 MiB; any other read is checked first', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, Buffer.alloc(40 * 1024 * 1024, 1));
+  const src = BackingFileSource.open(file);
+  t.after(() => src.close());
+  const chunk = new Uint8Array(128 * 1024);
+  src.read(0, chunk);
+  fs.unlinkSync(file);
+  // The scan may go on (a deleted file still reads: its data is what it was) until its next check:
+  // 16 MiB on (or 20 ms later, on a slow machine).
+  let offset = chunk.length;
+  const noticed = (): number => {
+    for (; offset < 40 * 1024 * 1024; offset += chunk.length) {
+      try {
+        src.read(offset, chunk);
+      } catch (e) {
+        assert.ok(e instanceof SourceLostError && /was deleted/.test(e.message), String(e));
+        return offset;
+      }
+    }
+    return -1;
+  };
+  const at = noticed();
+  assert.ok(at > 0 && at <= 16 * 1024 * 1024, `the deletion was noticed at ${at}`);
+  // Once gone, every read says so; and a read that does not continue a scan is always checked.
+  assert.throws(() => src.read(0, chunk), SourceLostError);
+  const other = path.join(dir, 'other');
+  fs.writeFileSync(other, Buffer.alloc(1024 * 1024, 2));
+  const b = BackingFileSource.open(other);
+  t.after(() => b.close());
+  b.read(0, chunk);
+  fs.unlinkSync(other);
+  assert.throws(() => b.read(4096, chunk.subarray(0, 4096)), (e: unknown) => e instanceof SourceLostError && /was deleted/.test(e.message));
+});
