@@ -12,6 +12,8 @@ import { PeersView, SessionsView } from './views';
 import { RegionsView } from './regions-view';
 import { registerLayoutDiagnostics } from './layouts';
 import { SNAPSHOT_EDITOR, SnapshotEditorProvider, SnapshotsView } from './snapshots';
+import { platformProblem } from '../core/sys/platform';
+import { InputError } from '../core/errors';
 
 import type { Session } from './session';
 
@@ -37,9 +39,16 @@ export interface ShmemInspectorApi {
 const OPEN_VIEWS = 'shmemInspector.openViews';
 let deactivating = false;
 
-export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
+export function activate(context: vscode.ExtensionContext): ShmemInspectorApi | undefined {
   deactivating = false;
   const log = new Log();
+  context.subscriptions.push(log);
+  // Not Linux (a .vsix installed by hand on another OS): one message, and nothing else starts.
+  const problem = platformProblem();
+  if (problem) {
+    log.report(new InputError(problem));
+    return undefined;
+  }
   const manager = new SessionManager(context.extensionUri, log, {
     // Which sources have views, by their full source (two files named ivshmem in different folders
     // are two sources): what start-up compares with, not a tab's label. A view closed while the
@@ -54,7 +63,6 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   const sessionsTree = vscode.window.createTreeView('shmemInspector.sessions', { treeDataProvider: new SessionsView(manager) });
   registerLayoutDiagnostics(context);
   context.subscriptions.push(
-    log,
     manager,
     // Selection, not item commands: these trees refresh with every tick, and VS Code drops the
     // commands of a refreshed item ("Actual command not found") when it is clicked.

@@ -154,7 +154,7 @@ test('a recorder killed with SIGKILL, also in the middle of a record: what it ha
     fs.writeFileSync(big, Buffer.alloc(16 << 20));
     const rec = path.join(dir, `killed-${Math.random().toString(36).slice(2)}.shmrec`);
     const env = mode === 'mid-record' ? { ...process.env, SHMEM_INSPECT_FAULT: 'torn-record-writes' } : undefined;
-    const proc = new CliProcess(['record', big, '-o', rec, '--interval', '5'], env);
+    const proc = new CliProcess(['record', big, '-o', rec, '--interval', '5'], env ? { env } : {});
     t.after(() => proc.child.kill('SIGKILL'));
     await proc.waitFor(/Ctrl-C stops/, 'stderr', 20_000);
     const agent = childrenOf(proc.child.pid!)[0];

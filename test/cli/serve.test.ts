@@ -110,7 +110,7 @@ test('serve makes its doorbells and memory by system call (no mkfifo through PAT
   const mark = path.join(dir, 'mkfifo-ran');
   fs.writeFileSync(path.join(bin, 'mkfifo'), `#!/bin/sh\ntouch ${mark}\nexit 1\n`, { mode: 0o755 });
   const socketPath = path.join(dir, 'ivshmem.sock');
-  const server = new CliProcess(['serve', '--socket', socketPath, '--size', '64K', '--vectors', '2'], { ...process.env, PATH: bin });
+  const server = new CliProcess(['serve', '--socket', socketPath, '--size', '64K', '--vectors', '2'], { env: { ...process.env, PATH: bin } });
   t.after(() => server.child.kill('SIGKILL'));
   await server.waitFor(/serving .*64 KiB of an anonymous memfd/, 'stderr');
   const client = await IvshmemClient.connect(socketPath);

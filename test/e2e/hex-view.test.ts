@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { frameWith, hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
+import { NEWEST_CODE_SERVER, frameWith, hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
 import { ROOT, eventually, tempDir } from '../helpers/temp';
 import { writeSnapshot } from '../../core/snapshot/writer';
 import { MemorySource } from '../../core/sources/memory-source';
@@ -182,6 +182,7 @@ test('the hex view in a real browser', async (t) => {
   });
   const wb = await openWorkbench({
     dir,
+    version: NEWEST_CODE_SERVER,
     // live.bin last: its view is the one in front at start-up.
     settings: { 'shmemInspector.autoAttach': [...twins, big, live], 'shmemInspector.tickInterval': 50, 'shmemInspector.defaultLayout': path.join(ROOT, 'examples', 'ring.shmlayout.json') },
   });
