@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { CliProcess, runCli, xxd, type On } from '../helpers/cli';
 import { abiOf, distWithoutNative, runtime as find, type Runtime } from '../helpers/runtimes';
@@ -154,7 +155,13 @@ for (const major of [20, 22, 24]) {
     assert.equal(dump.stdout, xxd(['-l', '64', seg]));
     const snap = path.join(dir, 's.shmsnap');
     assert.equal((await cli(bare, ['snapshot', seg, '-o', snap])).code, 0);
-    const r = await cli(bare, ['dump', `unix:${path.join(dir, 'no.sock')}`]);
+    // A socket that exists (Node can listen on one without native code): the client gets as far as
+    // needing the native library, and says it cannot load.
+    const sock = path.join(dir, 'listening.sock');
+    const listener = net.createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => listener.listen(sock, resolve));
+    t.after(() => listener.close());
+    const r = await cli(bare, ['dump', `unix:${sock}`]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^shmem-inspect: the native library \\(koffi\\) cannot load on linux-${process.arch} under Node ${runtime.major}\\.[^\\n]*; backing files and snapshots still work[^\\n]*\\n$`));
   });
