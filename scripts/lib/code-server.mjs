@@ -58,10 +58,14 @@ export function ensureCodeServer(version = CODE_SERVER_VERSION) {
   const node = codeServerNode(version);
   const nodedir = node === process.execPath ? {} : { npm_config_nodedir: dirname(dirname(node)) };
   console.log(`installing code-server ${version} (Node ${spec(version).node}) into ${cache} (a minute or two, once)`);
+  // Run under `npm test`, this process inherits the outer npm's npm_config_* variables; the inner
+  // npm would take them as its own config, among them user-agent ("npm/... node/v20..."), which is
+  // what the postinstall reads the Node version from. They go; only ours are set.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `code-server@${version}`], {
     cwd: cache,
     stdio: 'inherit',
-    env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, ...nodedir, npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
+    env: { ...env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, ...nodedir, npm_config_yes: 'true' },
   });
   if (r.status !== 0 || !existsSync(entry)) throw new Error(`code-server ${version} could not be installed`);
   writeFileSync(mark, `code-server ${version} on Node ${spec(version).node}\n`);
