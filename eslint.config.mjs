@@ -9,6 +9,19 @@ const restrict = (paths, patterns, message) => ({
   'no-restricted-imports': ['error', { paths: paths.map((name) => ({ name, message })), patterns: patterns.length ? [{ group: patterns, message }] : [] }],
 });
 
+// Electron's V8 memory cage (VS Code desktop) refuses an ArrayBuffer over memory V8 did not
+// allocate; koffi.view() makes exactly that (the only koffi call that does). Bytes cross between
+// native memory and JavaScript by copy (core/sys/mmap.ts), so no code may reach for view().
+const koffiObject = ':matches([object.name="koffi"], [object.property.name="koffi"])';
+const NATIVE_VIEW = 'Never create an ArrayBuffer over native memory (koffi.view, external buffers): Electron\'s memory cage refuses it. Copy into a Buffer V8 owns (memcpy, see core/sys/mmap.ts).';
+const noNativeViews = {
+  'no-restricted-syntax': ['error', ...[
+    `MemberExpression${koffiObject}[property.name="view"]`,
+    'MemberExpression[computed=true][property.value="view"]',
+    ':matches(VariableDeclarator[init.name="koffi"], VariableDeclarator[init.property.name="koffi"], Property[key.name="koffi"]) > ObjectPattern > Property[key.name="view"]',
+  ].map((selector) => ({ selector, message: NATIVE_VIEW }))],
+};
+
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', 'test-output/**'] },
   js.configs.recommended,
@@ -21,6 +34,7 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  { files: ['**/*.ts', '**/*.mjs', '**/*.js', '**/*.cjs'], rules: noNativeViews },
   {
     files: ['shared/**/*.ts'],
     rules: restrict(['vscode', ...nodeModules], ['**/core/**', '**/agent/**', '**/cli/**', '**/extension/**', '**/webview/**'],

@@ -15,7 +15,7 @@ import { applyMaster, fieldVerdicts, plan, type Role } from '../core/reconnect/r
 import type { Source } from '../core/source';
 import { openSource, resolveSourceSpec, type SourceSpec } from '../core/sources/open-source';
 import { SnapshotSource } from '../core/sources/snapshot-source';
-import { IvshmemSource } from '../core/sources/ivshmem-source';
+import type { IvshmemSource } from '../core/sources/ivshmem-source';
 import { RangeWatcher } from '../core/watch/range-watcher';
 import { Server, type Params, type RequestContext, type Reply, type Wire } from '../shared/messenger';
 import { IDLE_AFTER_MS, agentProtocol, type AgentProtocol, type RecordingOverview, type SnapshotSummary } from './protocol';
@@ -169,7 +169,7 @@ export class AgentServer {
 
   private requireIvshmem(): IvshmemSource {
     const source = this.requireSource();
-    if (!(source instanceof IvshmemSource)) throw new InputError('this source is not an ivshmem server: it has no peers or doorbells');
+    if (!isIvshmem(source)) throw new InputError('this source is not an ivshmem server: it has no peers or doorbells');
     return source;
   }
 
@@ -198,7 +198,7 @@ export class AgentServer {
       this.opening = false;
     }
     this.source = source;
-    if (source instanceof IvshmemSource) source.client.onChange(() => this.server.notify('peers', { table: source.table() }));
+    if (isIvshmem(source)) source.client.onChange(() => this.server.notify('peers', { table: source.table() }));
     source.onGone((reason) => {
       this.stopWatch();
       this.server.notify('gone', { reason });
@@ -354,7 +354,7 @@ export class AgentServer {
     });
     this.recorder = recorder;
     const offEvents =
-      source instanceof IvshmemSource
+      isIvshmem(source)
         ? source.client.onEvent((e) =>
             recorder.event(e.type === 'peer-joined' ? { type: e.type, peer: e.id, vectors: e.vectors } : e.type === 'peer-left' ? { type: e.type, peer: e.id } : { type: e.type, vector: e.vector, count: e.count }),
           )
@@ -444,4 +444,9 @@ function identityText(source: Source, spec: SourceSpec): string {
 /** A long request's progress and cancellation, as core's long operations take them. */
 function work(context: RequestContext): { onProgress: (done: number, total: number) => void; isCancelled: () => boolean } {
   return { onProgress: (done, total) => context.progress(done, total), isCancelled: () => context.signal.aborted };
+}
+
+/** By kind, not instanceof: the ivshmem code (and its socket library) loads only for ivshmem sources. */
+function isIvshmem(source: Source): source is IvshmemSource {
+  return source.info.kind === 'ivshmem';
 }

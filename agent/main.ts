@@ -1,7 +1,8 @@
 /**
  * Entry point of the agent process, started by fork() from the CLI or the extension host. It owns
- * the session's mappings: if a backing file is truncated under it, SIGBUS kills this process and
- * the parent reports a disconnect, instead of the parent itself dying.
+ * the session's descriptors, sockets and native calls, and the one kind of mapping left (writes to
+ * hugetlbfs, which refuses pwrite): if such a file is truncated under a write, SIGBUS kills this
+ * process and the parent reports a disconnect, instead of the parent itself dying.
  */
 import { AgentServer } from './agent-server';
 import type { Wire } from '../shared/messenger';
@@ -11,8 +12,8 @@ if (!process.send) {
   process.exit(1);
 }
 
-// Fault injection for tests only: skip the size/inode checks so that a truncated file is read
-// through its mapping and the SIGBUS path is exercised for real.
+// Fault injection for tests only: skip the size/inode checks so that a truncated file is really
+// accessed (a short pread on tmpfs, a store into the mapping and SIGBUS on hugetlbfs).
 const skipChecks = process.env.SHMEM_INSPECT_FAULT === 'skip-checks';
 
 // A parent that died (killed, its terminal closed) can make a send fail with EPIPE before the

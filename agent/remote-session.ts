@@ -43,8 +43,18 @@ export function describeAgentExit(code: number | null, signal: NodeJS.Signals | 
     return shrunk ? `the backing file was truncated from ${shrunk.from} to ${shrunk.to} bytes (the agent was killed by SIGBUS)` : 'the backing file shrank under its mapping (the agent was killed by SIGBUS)';
   }
   if (signal) return `the agent was killed by ${signal}`;
-  const detail = stderrTail.trim().split('\n').pop();
+  const detail = crashLine(stderrTail);
   return `the agent exited with code ${code}${detail ? `: ${detail}` : ''}`;
+}
+
+/**
+ * The line of a Node crash report that names the error ("Error [ERR_DLOPEN_FAILED]: ..."), not its
+ * last line ("Node.js v24.22.3"); for a thrown non-Error, the last line that is not a frame or a hint.
+ */
+export function crashLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  const named = lines.filter((l) => /^[\w$.]*(Error|Exception)( \[\w+\])?: /.test(l)).pop();
+  return named ?? lines.filter((l) => !/^Node\.js v|^\s+at |^\(Use `node --trace/.test(l)).pop();
 }
 
 /**

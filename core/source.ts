@@ -47,12 +47,10 @@ export interface Source {
   /** Copies target.length bytes starting at offset into target. Throws SourceLostError once gone. */
   read(offset: number, target: Uint8Array): void;
   /**
-   * A view straight into mapped memory (no copy) for bulk work such as a diff, when the source has
-   * one for this range; undefined means: use read(). The view is only good until the next await.
+   * The bytes themselves (no copy) for bulk work such as a diff, when the source holds them in this
+   * process (a guest copy); undefined means: use read(). Only good until the next await.
    */
   view(offset: number, length: number): Uint8Array | undefined;
-  /** A hint after bulk work (diff, snapshot): the range's mapped pages may leave the resident set. */
-  forget(offset: number, length: number): void;
   /** Writes data at offset, in place. Only for writable sources. */
   write(offset: number, data: Uint8Array): void;
   /**
@@ -82,10 +80,6 @@ export abstract class SourceBase implements Source {
     return undefined;
   }
 
-  /** A hint after bulk work: the range's mapped pages may leave the resident set. */
-  forget(_offset: number, _length: number): void {
-    // nothing mapped by default
-  }
   /** Looks at the underlying object; returns why it is gone, or undefined. */
   protected abstract probe(): string | undefined;
   protected abstract release(): void;

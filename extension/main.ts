@@ -15,6 +15,8 @@ import { SNAPSHOT_EDITOR, SnapshotEditorProvider, SnapshotsView } from './snapsh
 import { Recordings, recordingStatusText } from './recordings';
 import { TIMELINE_EDITOR, TimelineEditorProvider } from './timeline-editor';
 import { looksLikeRecording } from '../core/record/reader';
+import { platformProblem } from '../core/sys/platform';
+import { InputError } from '../core/errors';
 
 import type { Session } from './session';
 
@@ -42,9 +44,16 @@ export interface ShmemInspectorApi {
 const OPEN_VIEWS = 'shmemInspector.openViews';
 let deactivating = false;
 
-export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
+export function activate(context: vscode.ExtensionContext): ShmemInspectorApi | undefined {
   deactivating = false;
   const log = new Log();
+  context.subscriptions.push(log);
+  // Not Linux (a .vsix installed by hand on another OS): one message, and nothing else starts.
+  const problem = platformProblem();
+  if (problem) {
+    log.report(new InputError(problem));
+    return undefined;
+  }
   const manager = new SessionManager(context.extensionUri, log, {
     // Which sources have views, by their full source (two files named ivshmem in different folders
     // are two sources): what start-up compares with, not a tab's label. A view closed while the
@@ -60,7 +69,6 @@ export function activate(context: vscode.ExtensionContext): ShmemInspectorApi {
   const sessionsTree = vscode.window.createTreeView('shmemInspector.sessions', { treeDataProvider: new SessionsView(manager, recordings) });
   registerLayoutDiagnostics(context);
   context.subscriptions.push(
-    log,
     manager,
     recordings,
     // Selection, not item commands: these trees refresh with every tick, and VS Code drops the

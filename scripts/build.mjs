@@ -11,7 +11,7 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  external: ['@riaskov/mmap-io'],
+  external: ['koffi'],
   // Prefer ES module builds: jsonc-parser's UMD build loads its parts with requires esbuild cannot follow.
   mainFields: ['module', 'main'],
   define: { PACKAGE_VERSION: JSON.stringify(pkg.version) },

@@ -1,15 +1,11 @@
-// A small shared-memory protocol to look at: a ring buffer of messages in a segment, written
-// through a shared mapping the way a guest or a peer process would. Used by `npm start`.
+// A small shared-memory protocol to look at: a ring buffer of messages in a segment, written with
+// pwrite (the same page cache a guest's stores land in; no native module). Used by `npm start`.
 //
 // Layout (little-endian):
 //   0x00 magic "RING"   0x04 version u32   0x08 head u32   0x0c tail u32
 //   0x10 sequence u64   0x18 slot size u32 0x1c slot count u32
 //   0x100 + i*64: slot i = sequence u64, time ms u64, text char[48]
-import { openSync, ftruncateSync, fstatSync } from 'node:fs';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-const mmap = require('@riaskov/mmap-io');
+import { constants, openSync, ftruncateSync, fstatSync, readSync, writeSync } from 'node:fs';
 
 const file = process.argv[2];
 const size = Number(process.argv[3] ?? 1 << 20);
@@ -17,17 +13,21 @@ if (!file) {
   console.error('usage: demo-writer.mjs FILE [SIZE]');
   process.exit(1);
 }
-const fd = openSync(file, 'a+');
+// Read-write, created if missing; not 'a+': with O_APPEND, Linux puts every pwrite at the end.
+const fd = openSync(file, constants.O_RDWR | constants.O_CREAT);
 if (fstatSync(fd).size < size) ftruncateSync(fd, size);
-const seg = mmap.map(size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0);
-
 const SLOTS = 64;
 const SLOT = 64;
 const BASE = 0x100;
+// The ring's part of the segment, kept here and written back after each message.
+const seg = Buffer.alloc(BASE + SLOTS * SLOT);
+readSync(fd, seg, 0, seg.length, 0);
+const flush = (from, to) => writeSync(fd, seg, from, to - from, from);
 seg.write('RING', 0, 'latin1');
 seg.writeUInt32LE(1, 4);
 seg.writeUInt32LE(SLOT, 0x18);
 seg.writeUInt32LE(SLOTS, 0x1c);
+flush(0, 0x20);
 
 const words = ['ping', 'pong', 'doorbell', 'vector 0', 'vector 1', 'migrate', 'savevm', 'loadvm', 'reconnect', 'role=peer', 'role=master'];
 let seq = Number(seg.readBigUInt64LE(0x10));
@@ -41,6 +41,7 @@ function produce() {
   seg.writeBigUInt64LE(BigInt(Date.now()), at + 8);
   seg.fill(0, at + 16, at + SLOT);
   seg.write(`msg ${seq}: ${words[seq % words.length]}`.slice(0, 48), at + 16, 'latin1');
+  flush(at, at + SLOT);
   head = (head + 1) % SLOTS;
   seg.writeBigUInt64LE(BigInt(seq), 0x10);
   seg.writeUInt32LE(head, 8);
@@ -50,6 +51,7 @@ function produce() {
     if ((head - tail + SLOTS) % SLOTS > SLOTS - 2) tail = (head + 1) % SLOTS;
     seg.writeUInt32LE(tail, 12);
   }
+  flush(0, 0x20);
 }
 
 const timer = setInterval(produce, 250);

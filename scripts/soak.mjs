@@ -61,8 +61,8 @@ async function faultCycle(i) {
     await eventually(() => err.includes('watching'), 10_000, 'the watch');
     truncateSync(file, 4096);
     const code = await new Promise((r) => proc.on('close', r));
-    // The size is checked before each sample; a truncation between the check and the read through
-    // the mapping ends in SIGBUS instead, with the same sizes.
+    // The size is checked before each sample; a truncation between the check and the read makes
+    // the pread come up short, with the same reason.
     if (code !== 3 || !/disconnected: the backing file was truncated from 65536 to 4096 bytes/.test(out)) throw new Error(`watch ended with ${code}: ${out}`);
     return fault;
   }

@@ -1,4 +1,4 @@
-import { IvshmemServer, type ServerMemory } from '../../core/ivshmem/server';
+import type { ServerMemory } from '../../core/ivshmem/server';
 import { MAX_VECTORS } from '../../core/ivshmem/messages';
 import { formatBytes, parseInteger, parseSize } from '../../core/numbers';
 import { UsageError } from '../args';
@@ -27,6 +27,8 @@ export const serve: Command = {
     const size = parseSize(sizeText, '--size');
     const vectors = parseInteger(args.values.get('vectors') ?? '1', '--vectors', 0, MAX_VECTORS);
     const memory: ServerMemory = args.values.has('shm') ? { kind: 'shm', name: args.values.get('shm')! } : { kind: 'memfd' };
+    // Loaded here, not at start: the other commands never load the socket code.
+    const { IvshmemServer } = await import('../../core/ivshmem/server.js');
     const server = await IvshmemServer.start({ socketPath, size, vectors, memory });
     try {
       server.onEvent((e) => {

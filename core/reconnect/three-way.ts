@@ -25,7 +25,8 @@ export interface ThreeWayResult {
 }
 
 const PAGE = 4096;
-const CHUNK = 8 * 1024 * 1024;
+/** Cache-sized, as in diff.ts: the remote side's pread and the compares meet in L2. */
+const CHUNK = 128 * 1024;
 
 function kindOf(b: number, l: number, r: number): ChangeKind | undefined {
   if (l === b) return r === b ? undefined : 'remote';
@@ -85,7 +86,6 @@ export async function threeWay(base: Source, local: Source, remote: Source, opti
         }
       }
     }
-    for (const s of [base, local, remote]) s.forget(offset, length);
     if (Date.now() - lastYield > 50) {
       options.onProgress?.(offset + length, size);
       await yieldToEventLoop();

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { InputError, describeSystemError } from '../errors';
 import { formatBytes, MAX_OFFSET } from '../numbers';
 import type { SourceInfo } from '../source';
@@ -9,8 +10,8 @@ import { SegmentIO } from './segment-io';
 export interface BackingFileOptions {
   writable?: boolean;
   /**
-   * Fault injection for tests: never look for truncation, deletion or replacement, so that a store
-   * after a truncation really goes through the mapping and raises SIGBUS.
+   * Fault injection for tests: never look for truncation, deletion or replacement, so that an access
+   * after a truncation really happens (a short pread; on hugetlbfs, a store and SIGBUS).
    */
   skipChecks?: boolean;
 }
@@ -21,6 +22,10 @@ export class BackingFileSource extends SegmentSource {
   protected readonly io: SegmentIO;
   private readonly ino: number;
   private readonly dev: number;
+  /** The path goes through a symbolic link, which can be pointed elsewhere: look it up each time. */
+  private readonly viaLink: boolean;
+  /** The inode's ctime when the path was last seen to lead to it (a link or unlink changes ctime). */
+  private linkedAt: number;
 
   private constructor(
     private readonly path: string,
@@ -32,6 +37,8 @@ export class BackingFileSource extends SegmentSource {
   ) {
     super();
     this.ino = st.ino;
+    this.viaLink = realPathOf(path) !== nodePath.resolve(path);
+    this.linkedAt = st.ctimeMs;
     this.dev = st.dev;
     this.info = { kind: 'file', description: path, size: st.size, writable, fileSystem, identity: { dev: st.dev, ino: st.ino } };
     this.io = new SegmentIO(fd, st.size, writable, path, () => this.check());
@@ -56,7 +63,7 @@ export class BackingFileSource extends SegmentSource {
       if (st.size === 0) throw new InputError(`${path} is empty: there is nothing to map`);
       if (st.size > MAX_OFFSET) throw new InputError(`${path} is ${formatBytes(st.size)}, larger than the 256 TiB this tool handles`);
       const fileSystem = fileSystemOf(path);
-      // The constructor maps the first window: a file that cannot be mapped is refused here.
+      // A writable file that refuses pwrite (hugetlbfs) is mapped by the constructor: refused here if it cannot be.
       return new BackingFileSource(path, fd, st, writable, fileSystem.name, options.skipChecks ?? false);
     } catch (err) {
       fs.closeSync(fd);
@@ -72,19 +79,27 @@ export class BackingFileSource extends SegmentSource {
 
   /**
    * Looks for the three ways a backing file goes away: truncated below the attached size (a read
-   * through the mapping would raise SIGBUS), deleted, or replaced by another file under the path.
+   * would come up short; a store into a hugetlbfs mapping would raise SIGBUS), deleted, or replaced
+   * by another file under the path.
    */
   protected probe(): string | undefined {
     if (this.skipChecks) return undefined;
     let size: number;
+    let nlink: number;
+    let ctimeMs: number;
     try {
-      size = fs.fstatSync(this.fd).size;
+      ({ size, nlink, ctimeMs } = fs.fstatSync(this.fd));
     } catch (err) {
       return `the backing file can no longer be examined: ${describeSystemError(err)}`;
     }
     if (size < this.info.size) {
       return `the backing file was truncated from ${this.info.size} to ${size} bytes`;
     }
+    // Deleted, or replaced (renamed over, or unlinked and made again): our inode loses a link, which
+    // changes its ctime. So while it has one link, reached by a path without symbolic links, and
+    // its ctime is the one seen when the path last led to it, the path is still ours without a
+    // lookup (a stat of the path per read cost as much as the fstat: 16k of each in a 1 GiB diff).
+    if (nlink === 1 && !this.viaLink && ctimeMs === this.linkedAt) return undefined;
     let st: fs.Stats;
     try {
       st = fs.statSync(this.path);
@@ -95,11 +110,20 @@ export class BackingFileSource extends SegmentSource {
     if (st.ino !== this.ino || st.dev !== this.dev) {
       return `${this.path} was replaced by another file (inode ${this.ino} became ${st.ino})`;
     }
+    this.linkedAt = ctimeMs;
     return undefined;
   }
 
   protected release(): void {
     this.io.release();
     fs.closeSync(this.fd);
+  }
+}
+
+function realPathOf(path: string): string | undefined {
+  try {
+    return fs.realpathSync(path);
+  } catch {
+    return undefined;
   }
 }

@@ -4,7 +4,6 @@ import { looksLikeSnapshot } from '../snapshot/reader';
 import { looksLikeRecording } from '../record/reader';
 import type { Source } from '../source';
 import { BackingFileSource } from './backing-file';
-import { IvshmemSource } from './ivshmem-source';
 import { SnapshotSource } from './snapshot-source';
 
 export type SourceSpec = { kind: 'file'; path: string } | { kind: 'snapshot'; path: string } | { kind: 'ivshmem'; path: string };
@@ -47,6 +46,7 @@ export async function openSource(spec: SourceSpec, options: OpenOptions = {}): P
       if (options.writable) throw new InputError(`${spec.path} is a snapshot: snapshots are read-only`);
       return SnapshotSource.open(spec.path);
     case 'ivshmem':
-      return IvshmemSource.connect(spec.path, options);
+      // Loaded here, not at start: a command on a file never loads the socket code.
+      return (await import('./ivshmem-source.js')).IvshmemSource.connect(spec.path, options);
   }
 }

@@ -9,9 +9,7 @@ import { SegmentSource } from './segment-source';
 import { SegmentIO } from './segment-io';
 
 /**
- * A .shmsnap file as a read-only source. Its data starts at a page boundary, so it is mapped like
- * a segment (holes in a file on disk map to the zero page; nothing is allocated), and read past
- * the mappable first 2 GiB by pread.
+ * A .shmsnap file as a read-only source: its data, after the header, read like a segment's.
  *
  * No byte is handed out before its block matched its checksum: read() checks the blocks it touches
  * (once each) and throws DamagedError for a bad one; view() gives nothing. A bulk pass (diff,
@@ -27,7 +25,7 @@ export class SnapshotSource extends SegmentSource {
     super();
     const h = file.header;
     this.info = { kind: 'snapshot', description: file.path, size: h.size, writable: false, identity: identityOf(file.fd), ...(h.peerId === undefined ? {} : { peerId: h.peerId }) };
-    this.io = new SegmentIO(file.fd, h.size, false, file.path, () => this.check(), h.headerLength, true);
+    this.io = new SegmentIO(file.fd, h.size, false, file.path, () => this.check(), h.headerLength);
     this.trust = new BlockTrust(h, file.fd, h.headerLength);
   }
 
@@ -121,10 +119,6 @@ class Unchecked implements Source {
     const other = this.partner?.last;
     this.snapshot.trust.checkInline(offset, bytes, other ? { trust: this.partner!.snapshot.trust, ...other } : undefined);
     this.last = { offset, bytes };
-  }
-
-  forget(offset: number, length: number): void {
-    this.snapshot.forget(offset, length);
   }
 
   write(): void {

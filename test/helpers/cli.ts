@@ -12,9 +12,16 @@ export interface Run {
   stderr: string;
 }
 
-export function runCli(args: string[], timeoutMs = 60_000): Promise<Run> {
+/** Which Node runs which build of the CLI: by default this process's Node and dist/cli/main.js. */
+export interface On {
+  node?: string;
+  cli?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function runCli(args: string[], timeoutMs = 60_000, on: On = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(on.node ?? process.execPath, [on.cli ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -44,8 +51,8 @@ export class CliProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env?: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [CLI, ...args], env ? { env } : {});
+  constructor(args: string[], on: On = {}) {
+    this.child = spawn(on.node ?? process.execPath, [on.cli ?? CLI, ...args], on.env ? { env: on.env } : {});
     let partial = '';
     this.child.stdout.setEncoding('utf8').on('data', (d: string) => {
       const parts = (partial + d).split('\n');

@@ -19,9 +19,18 @@ export function freePort(): Promise<number> {
 }
 
 interface CodeServerModule {
-  ensureCodeServer(): string;
-  startCodeServer(o: { port: number; userDataDir: string; extensionsDir: string; folder: string; settings?: Record<string, unknown>; log?: string; env?: Record<string, string>; untrusted?: boolean }): Promise<{ child: ChildProcess; url: string }>;
+  CODE_SERVER_VERSION: string;
+  NEWER_CODE_SERVER: string;
+  CODE_SERVERS: Record<string, { node: number }>;
+  ensureCodeServer(version?: string): string;
+  codeServerNode(version?: string): string;
+  startCodeServer(o: { port: number; userDataDir: string; extensionsDir: string; folder: string; settings?: Record<string, unknown>; log?: string; env?: Record<string, string>; untrusted?: boolean; version?: string }): Promise<{ child: ChildProcess; url: string }>;
 }
+
+/** The code-servers the tests run in (scripts/lib/code-servers.json), oldest first: version → its Node major. */
+export const CODE_SERVERS = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'lib', 'code-servers.json'), 'utf8')) as Record<string, { node: number }>;
+/** The newest of them (VS Code 1.139 on Node 24): where the browser tests run. */
+export const NEWEST_CODE_SERVER = Object.keys(CODE_SERVERS).at(-1)!;
 
 export async function codeServerModule(): Promise<CodeServerModule> {
   return (await import(pathToFileURL(path.join(ROOT, 'scripts', 'lib', 'code-server.mjs')).href)) as CodeServerModule;
@@ -52,6 +61,8 @@ export async function openWorkbench(options: {
   withoutProduct?: boolean;
   /** Workspace trust on, the folder untrusted: VS Code's Restricted Mode. */
   untrusted?: boolean;
+  /** Which code-server (scripts/lib/code-server.mjs CODE_SERVERS); the Node 20 one by default. */
+  version?: string;
 }): Promise<Workbench> {
   const { dir } = options;
   const extensionsDir = path.join(dir, 'extensions');
@@ -60,7 +71,7 @@ export async function openWorkbench(options: {
   fs.mkdirSync(extensionsDir, { recursive: true });
   const cs = await codeServerModule();
   if (options.vsix) {
-    const r = spawnSync(process.execPath, [cs.ensureCodeServer(), '--extensions-dir', extensionsDir, '--user-data-dir', path.join(dir, 'user-data'), '--install-extension', options.vsix], { encoding: 'utf8' });
+    const r = spawnSync(cs.codeServerNode(options.version), [cs.ensureCodeServer(options.version), '--extensions-dir', extensionsDir, '--user-data-dir', path.join(dir, 'user-data'), '--install-extension', options.vsix], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`code-server --install-extension failed: ${r.stderr || r.stdout}`);
     // The install wrote a registry (extensions.json) that lists only the .vsix; without it, VS Code
     // scans the folder and also finds the extensions added below (the test runner).
@@ -82,7 +93,7 @@ export async function openWorkbench(options: {
   let server: Awaited<ReturnType<CodeServerModule['startCodeServer']>>;
   for (let attempt = 1; ; attempt++) {
     try {
-      server = await cs.startCodeServer({ port: await freePort(), userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string, untrusted: options.untrusted });
+      server = await cs.startCodeServer({ port: await freePort(), userDataDir: path.join(dir, 'user-data'), extensionsDir, folder: workspace, env: options.env, log: log as unknown as string, untrusted: options.untrusted, version: options.version });
       break;
     } catch (err) {
       if (attempt === 3 || !/code-server exited/.test((err as Error).message)) {

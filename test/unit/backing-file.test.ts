@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { InputError, SourceLostError } from '../../core/errors';
 import { BackingFileSource } from '../../core/sources/backing-file';
 import { SnapshotFile, looksLikeSnapshot } from '../../core/snapshot/reader';
-import { MAPPABLE_LIMIT } from '../../core/sources/segment-io';
-import { openFds, seededBytes, tempDir } from '../helpers/temp';
+import { mappingsOf, openFds, seededBytes, tempDir } from '../helpers/temp';
+import { NO_HUGETLBFS, hugetlbfsMount } from '../helpers/hugetlbfs';
 
-test('reads what was written to the file, and sees later writes through the mapping', (t) => {
+test('reads what was written to the file, and sees later writes by other processes', (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const file = path.join(dir, 'seg');
@@ -22,7 +22,7 @@ test('reads what was written to the file, and sees later writes through the mapp
   const got = new Uint8Array(1000);
   src.read(12345, got);
   assert.deepEqual(Buffer.from(got), data.subarray(12345, 13345));
-  // Another writer (here: pwrite on another descriptor) changes the file; the mapping shows it.
+  // Another writer (here: pwrite on another descriptor) changes the file: the same page cache.
   const fd = fs.openSync(file, 'r+');
   fs.writeSync(fd, Buffer.from('abcd'), 0, 4, 500);
   fs.closeSync(fd);
@@ -48,18 +48,22 @@ test('reading a sparse /dev/shm segment does not allocate its holes', (t) => {
   assert.ok(allocated() <= before + 65536, `reading grew the segment from ${before} to ${allocated()} bytes`);
 });
 
-test('writes go through a shared mapping of the file, in place', (t) => {
+test('tmpfs: reads and writes are positional I/O; nothing is mapped, so nothing can raise SIGBUS', (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const file = path.join(dir, 'mapped');
+  const file = path.join(dir, 'seg');
   fs.writeFileSync(file, Buffer.alloc(8192));
   const src = BackingFileSource.open(file, { writable: true });
   t.after(() => src.close());
   src.write(3, Buffer.from([5]));
-  const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file));
-  assert.equal(maps.length, 1, 'no mapping of the file');
-  assert.match(maps[0]!, / rw-s /, 'the mapping is not shared and writable');
+  src.read(0, new Uint8Array(8192));
+  assert.equal(mappingsOf(file), 0, 'the file was mapped');
   assert.equal(fs.readFileSync(file)[3], 5);
+  // A truncation that slips past the checks (skipChecks) shows up as a short read: a clean error.
+  const unchecked = BackingFileSource.open(file, { skipChecks: true });
+  t.after(() => unchecked.close());
+  fs.truncateSync(file, 100);
+  assert.throws(() => unchecked.read(0, new Uint8Array(4096)), (e: unknown) => e instanceof SourceLostError && e.message === `${file} ended early at 100`);
 });
 
 test('read-only by default: a write is refused and the file is untouched', (t) => {
@@ -93,7 +97,7 @@ test('offsets past 2 GiB and 4 GiB are read and written exactly (sparse 5 GiB fi
   const file = path.join(dir, 'big');
   const fd = fs.openSync(file, 'w+');
   fs.ftruncateSync(fd, 5 * 2 ** 30);
-  const marks = [MAPPABLE_LIMIT - 2, 2 ** 32 - 3, 2 ** 32 + 16, 5 * 2 ** 30 - 4];
+  const marks = [2 ** 31 - 2, 2 ** 32 - 3, 2 ** 32 + 16, 5 * 2 ** 30 - 4];
   marks.forEach((off, i) => fs.writeSync(fd, Buffer.from([0xa0 + i, 0xb0 + i, 0xc0 + i, 0xd0 + i]), 0, 4, off));
   fs.closeSync(fd);
   const src = BackingFileSource.open(file, { writable: true });
@@ -113,9 +117,9 @@ test('offsets past 2 GiB and 4 GiB are read and written exactly (sparse 5 GiB fi
   fs.readSync(rfd, check, 0, 3, 2 ** 32 + 100);
   fs.closeSync(rfd);
   assert.equal(check.toString(), 'far');
-  // A read that straddles the mapped part and the pread part.
+  // A read across 2^31 (where a C int would wrap).
   const straddle = new Uint8Array(8);
-  src.read(MAPPABLE_LIMIT - 4, straddle);
+  src.read(2 ** 31 - 4, straddle);
   assert.deepEqual([...straddle.subarray(2, 6)], [0xa0, 0xb0, 0xc0, 0xd0]);
 });
 
@@ -129,11 +133,28 @@ test('truncation, deletion and replacement are noticed before any read', (t) => 
       fs.writeFileSync(`${f}.new`, Buffer.alloc(65536));
       fs.renameSync(`${f}.new`, f);
     }, /replaced by another file/],
+    ['unlinked and made again', (f) => {
+      fs.unlinkSync(f);
+      fs.writeFileSync(f, Buffer.alloc(65536));
+    }, /replaced by another file/],
+    // The path is a symbolic link (as /dev/shm names often are), pointed at another file.
+    ['link', (f) => {
+      fs.writeFileSync(`${f}.other`, Buffer.alloc(65536));
+      fs.unlinkSync(`${f}.link`);
+      fs.symlinkSync(`${f}.other`, `${f}.link`);
+    }, /replaced by another file/],
+    // A second hard link keeps the inode alive when the path is replaced.
+    ['replaced, with another link', (f) => {
+      fs.linkSync(f, `${f}.keep`);
+      fs.writeFileSync(`${f}.new`, Buffer.alloc(65536));
+      fs.renameSync(`${f}.new`, f);
+    }, /replaced by another file/],
   ];
   for (const [name, act, reason] of cases) {
     const file = path.join(dir, name);
     fs.writeFileSync(file, Buffer.alloc(65536, 1));
-    const src = BackingFileSource.open(file);
+    if (name === 'link') fs.symlinkSync(file, `${file}.link`);
+    const src = BackingFileSource.open(name === 'link' ? `${file}.link` : file);
     let told: string | undefined;
     src.onGone((r) => (told = r));
     assert.equal(src.check(), undefined);
@@ -164,70 +185,43 @@ test('bad backing files get one-line input errors and leak no descriptor', (t) =
   assert.equal(openFds(), before);
 });
 
-const NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages';
-
-/**
- * Root can reserve huge pages and mount hugetlbfs; elsewhere this test says why it cannot run. The
- * machine's huge page reservation is a setting of the machine: `restore` puts back what it was.
- */
-function hugetlbfsMount(): { mnt: string; restore: () => void } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  let original: string | undefined;
-  const restore = (): void => {
-    if (original !== undefined && fs.readFileSync(NR_HUGEPAGES, 'utf8').trim() !== original) fs.writeFileSync(NR_HUGEPAGES, original);
-  };
-  try {
-    const want = 4;
-    original = fs.readFileSync(NR_HUGEPAGES, 'utf8').trim();
-    if (Number(original) < want) fs.writeFileSync(NR_HUGEPAGES, String(want));
-    if (Number(fs.readFileSync(NR_HUGEPAGES, 'utf8')) < 2) {
-      restore();
-      return undefined;
-    }
-    const mnt = fs.mkdtempSync('/tmp/shmem-inspect-huge-');
-    execFileSync('mount', ['-t', 'hugetlbfs', 'none', mnt], { stdio: 'ignore' });
-    return { mnt, restore };
-  } catch {
-    try {
-      restore();
-    } catch {
-      // not writable after all: nothing was changed
-    }
-    return undefined;
-  }
-}
-
-test('hugetlbfs files are mapped and read; the huge page reservation is put back', (t) => {
-  const before = fs.existsSync(NR_HUGEPAGES) ? fs.readFileSync(NR_HUGEPAGES, 'utf8').trim() : undefined;
-  const mounted = hugetlbfsMount();
-  if (!mounted) {
-    t.skip('needs root with huge pages available to mount hugetlbfs');
+test('hugetlbfs: read by pread; written through a shared mapping (it refuses pwrite), unmapped at close; the huge page reservation is put back', (t) => {
+  const before = fs.existsSync('/proc/sys/vm/nr_hugepages') ? fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8').trim() : undefined;
+  const mount = hugetlbfsMount();
+  if (!mount) {
+    t.skip(NO_HUGETLBFS);
     return;
   }
-  const { mnt, restore } = mounted;
+  const reserved = fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8').trim();
+  // The cleanup unmounts without -l: it fails if a mapping was left behind. And what this test
+  // changed on the machine (the huge page reservation) is as it was.
   t.after(() => {
-    // Lazy: mmap-io unmaps only when the Buffer is collected, so the mount may still be busy.
-    execFileSync('umount', ['-l', mnt]);
-    fs.rmdirSync(mnt);
-    restore();
-    // What this test changed on the machine is as it was (pages still mapped become surplus and
-    // are freed when unmapped).
-    assert.equal(fs.readFileSync(NR_HUGEPAGES, 'utf8').trim(), before);
+    mount.cleanup();
+    assert.equal(fs.readFileSync('/proc/sys/vm/nr_hugepages', 'utf8').trim(), before);
   });
-  const file = path.join(mnt, 'seg');
+  const file = path.join(mount.dir, 'seg');
   const fd = fs.openSync(file, 'w+');
   fs.ftruncateSync(fd, 2 * 1024 * 1024);
+  assert.ok(Number(reserved) >= 2, 'no huge pages reserved');
+  assert.throws(() => fs.writeSync(fd, Buffer.from('x'), 0, 1, 0), /EINVAL/, 'hugetlbfs accepted pwrite: this test no longer tests the mapping');
   fs.closeSync(fd);
-  const writer = BackingFileSource.open(file, { writable: true });
-  writer.write(2 * 1024 * 1024 - 5, Buffer.from('huge!'));
   const reader = BackingFileSource.open(file);
+  assert.equal(reader.info.fileSystem, 'hugetlbfs');
+  assert.equal(mappingsOf(file), 0, 'a read-only session mapped the file');
+  const writer = BackingFileSource.open(file, { writable: true });
+  const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file));
+  assert.equal(maps.length, 1, 'the writer did not map the file');
+  assert.match(maps[0]!, / rw-s /, 'the mapping is not shared and writable');
+  writer.write(2 * 1024 * 1024 - 5, Buffer.from('huge!'));
+  writer.write(0, Buffer.from('first'));
   const got = new Uint8Array(5);
   reader.read(2 * 1024 * 1024 - 5, got);
   assert.equal(Buffer.from(got).toString(), 'huge!');
-  assert.equal(reader.info.fileSystem, 'hugetlbfs');
+  reader.read(0, got);
+  assert.equal(Buffer.from(got).toString(), 'first');
   writer.close();
   reader.close();
-  fs.unlinkSync(file);
+  assert.equal(mappingsOf(file), 0, 'close left the mapping');
 });
 
 test('a FIFO is refused at once, as a backing file and as a snapshot, instead of blocking open(2)', (t) => {
@@ -244,4 +238,41 @@ test('a FIFO is refused at once, as a backing file and as a snapshot, instead of
   assert.equal(looksLikeSnapshot(fifo), false);
   assert.ok(Date.now() - started < 2000);
   assert.equal(openFds(), before);
+});
+
+test('a sequential scan is checked at least once per 16 MiB; any other read is checked first', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, Buffer.alloc(40 * 1024 * 1024, 1));
+  const src = BackingFileSource.open(file);
+  t.after(() => src.close());
+  const chunk = new Uint8Array(128 * 1024);
+  src.read(0, chunk);
+  fs.unlinkSync(file);
+  // The scan may go on (a deleted file still reads: its data is what it was) until its next check:
+  // 16 MiB on (or 20 ms later, on a slow machine).
+  let offset = chunk.length;
+  const noticed = (): number => {
+    for (; offset < 40 * 1024 * 1024; offset += chunk.length) {
+      try {
+        src.read(offset, chunk);
+      } catch (e) {
+        assert.ok(e instanceof SourceLostError && /was deleted/.test(e.message), String(e));
+        return offset;
+      }
+    }
+    return -1;
+  };
+  const at = noticed();
+  assert.ok(at > 0 && at <= 16 * 1024 * 1024, `the deletion was noticed at ${at}`);
+  // Once gone, every read says so; and a read that does not continue a scan is always checked.
+  assert.throws(() => src.read(0, chunk), SourceLostError);
+  const other = path.join(dir, 'other');
+  fs.writeFileSync(other, Buffer.alloc(1024 * 1024, 2));
+  const b = BackingFileSource.open(other);
+  t.after(() => b.close());
+  b.read(0, chunk);
+  fs.unlinkSync(other);
+  assert.throws(() => b.read(4096, chunk.subarray(0, 4096)), (e: unknown) => e instanceof SourceLostError && /was deleted/.test(e.message));
 });

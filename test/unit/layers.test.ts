@@ -37,3 +37,19 @@ test('shared/ imports nothing of Node, vscode or the layers; extension/ shows no
   assert.ok((await lint('extension/probe.ts', shown)).some((m) => m.startsWith('no-restricted-syntax')));
   assert.deepEqual(await lint('extension/log.ts', shown), []);
 });
+
+test('no code may create an ArrayBuffer over native memory (koffi.view), however it reaches koffi', async () => {
+  const fires = async (file: string, code: string): Promise<boolean> => (await lint(file, code)).some((m) => m.startsWith('no-restricted-syntax') && m.includes('ArrayBuffer over native memory'));
+  const cases = [
+    "import koffi from 'koffi';\nexport const v = koffi.view(1n, 8);\n",
+    "import { native } from './libc';\nexport const v = native().koffi.view(1n, 8);\n",
+    "import { native } from './libc';\nconst { koffi } = native();\nexport const v = koffi['view'](1n, 8);\n",
+    "import { native } from './libc';\nconst { koffi } = native();\nconst { view } = koffi;\nexport const v = view(1n, 8);\n",
+    "import { native } from './libc';\nconst { koffi: { view } } = native();\nexport const v = view(1n, 8);\n",
+  ];
+  for (const code of cases) assert.ok(await fires('core/sys/probe.ts', code), `passed lint:\n${code}`);
+  assert.ok(await fires('scripts/probe.mjs', "import koffi from 'koffi';\nexport const v = koffi.view(1n, 8);\n"), 'scripts are not covered');
+  // Copies are fine, and so is a view() of something else (a session's view of its state).
+  assert.equal(await fires('core/sys/probe.ts', "import { native } from './libc';\nconst { koffi } = native();\nexport const n = koffi.sizeof('int');\n"), false);
+  assert.equal(await fires('extension/probe.ts', 'export function f(s: { view(): number }): number {\n  return s.view();\n}\n'), false);
+});

@@ -2,11 +2,12 @@ import { test, type TestContext } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { CancelledError, InputError, SourceLostError } from '../../core/errors';
-import { RemoteSession } from '../../agent/remote-session';
+import { RemoteSession, crashLine } from '../../agent/remote-session';
 import { setListenerErrorSink } from '../../core/events';
-import { eventually, pwrite, seededBytes, tempDir } from '../helpers/temp';
+import { eventually, fdTargets, pwrite, seededBytes, tempDir } from '../helpers/temp';
+import { NO_HUGETLBFS, hugetlbfsMount } from '../helpers/hugetlbfs';
 
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
@@ -18,7 +19,7 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-test('the parent reads and writes through the agent and never maps the file itself', async (t) => {
+test('the parent reads and writes through the agent, which holds the file open and maps nothing on tmpfs', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const file = path.join(dir, 'seg');
@@ -31,10 +32,11 @@ test('the parent reads and writes through the agent and never maps the file itse
   assert.ok(Buffer.from(await session.read(100, 200)).equals(data.subarray(100, 300)));
   await session.write(10, new Uint8Array([0xaa, 0xbb]));
   assert.deepEqual([...fs.readFileSync(file).subarray(10, 12)], [0xaa, 0xbb]);
-  const ourMaps = fs.readFileSync('/proc/self/maps', 'utf8');
-  assert.equal(ourMaps.includes(file), false, 'the parent has the backing file mapped');
-  const agentMaps = fs.readFileSync(`/proc/${session.agentPid}/maps`, 'utf8');
-  assert.ok(agentMaps.includes(file), 'the agent does not map the backing file');
+  assert.equal(fdTargets().includes(file), false, 'the parent opened the backing file');
+  assert.ok(fdTargets(session.agentPid!).includes(file), 'the agent does not hold the backing file');
+  // pread/pwrite: no mapping in either process, so no truncation can raise SIGBUS.
+  assert.equal(fs.readFileSync('/proc/self/maps', 'utf8').includes(file), false, 'the parent has the backing file mapped');
+  assert.equal(fs.readFileSync(`/proc/${session.agentPid}/maps`, 'utf8').includes(file), false, 'the agent mapped a tmpfs file');
 });
 
 test('a bad source is an InputError with the reason', async () => {
@@ -84,29 +86,56 @@ test('a change listener that throws does not stop the others, nor the ticks afte
   assert.equal(session.state, 'connected');
 });
 
-test('SIGBUS in the agent (a real store into a truncated mapping) disconnects the session; last bytes stay; a new agent can attach', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const file = path.join(dir, 'seg');
-  const data = seededBytes(3 * 4096, 4);
-  fs.writeFileSync(file, data);
+test('SIGBUS in the agent (a real store into a truncated hugetlbfs mapping) disconnects the session; last bytes stay; a new agent can attach', async (t) => {
+  // hugetlbfs refuses pwrite, so a writable session there is the one that maps its file.
+  const mount = hugetlbfsMount();
+  if (!mount) {
+    t.skip(NO_HUGETLBFS);
+    return;
+  }
+  const sessions: RemoteSession[] = [];
+  // Unmounted once the agents are gone (their mappings keep the mount busy).
+  t.after(async () => {
+    for (const s of sessions) await s.close();
+    mount.cleanup();
+  });
+  const file = path.join(mount.dir, 'seg');
+  const size = 2 * 1024 * 1024;
+  const fd = fs.openSync(file, 'w+');
+  fs.ftruncateSync(fd, size);
+  fs.closeSync(fd);
   // skip-checks: the agent writes through the mapping without looking at the file first.
   const session = await RemoteSession.attach(file, { writable: true, env: { ...process.env, SHMEM_INSPECT_FAULT: 'skip-checks' } });
-  t.after(() => session.close());
-  await session.read(0, data.length);
+  sessions.push(session);
+  await session.write(16, new Uint8Array([1, 2, 3]));
+  const before = await session.read(0, 4096);
+  assert.deepEqual([...before.subarray(15, 20)], [0, 1, 2, 3, 0]);
   let told: string | undefined;
   session.onDisconnected((reason) => (told = reason));
   fs.truncateSync(file, 0);
   await assert.rejects(session.write(8192, new Uint8Array([1])), (e: unknown) => e instanceof SourceLostError && /SIGBUS/.test(e.message));
   assert.equal(session.state, 'disconnected');
-  assert.equal(told, 'the backing file was truncated from 12288 to 0 bytes (the agent was killed by SIGBUS)');
-  assert.ok(Buffer.from(session.lastBytes.get(0, data.length)!).equals(data), 'the last bytes were not kept');
+  assert.equal(told, `the backing file was truncated from ${size} to 0 bytes (the agent was killed by SIGBUS)`);
+  assert.ok(Buffer.from(session.lastBytes.get(0, 4096)!).equals(before), 'the last bytes were not kept');
   await assert.rejects(session.read(0, 1), SourceLostError);
   // The file comes back; a new agent attaches to it.
-  fs.writeFileSync(file, data);
+  fs.truncateSync(file, size);
   const again = await session.reattach();
-  t.after(() => again.close());
-  assert.ok(Buffer.from(await again.read(0, 16)).equals(data.subarray(0, 16)));
+  sessions.push(again);
+  assert.equal((await again.read(0, 16)).length, 16);
+});
+
+test('tmpfs, checks skipped: a truncation under a read is a short pread, a clean lost error; the agent lives on', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, 'seg');
+  fs.writeFileSync(file, seededBytes(3 * 4096, 4));
+  const session = await RemoteSession.attach(file, { writable: true, env: { ...process.env, SHMEM_INSPECT_FAULT: 'skip-checks' } });
+  t.after(() => session.close());
+  await session.read(0, 4096);
+  fs.truncateSync(file, 100);
+  await assert.rejects(session.read(0, 4096), (e: unknown) => e instanceof SourceLostError && e.message === `${file} ended early at 100`);
+  assert.ok(alive(session.agentPid), 'the agent died');
 });
 
 test('with checks on, a truncation is reported before any read, without SIGBUS', async (t) => {
@@ -201,4 +230,28 @@ test('an agent whose parent dies (SIGKILL, no goodbye) exits on its own', async 
     }
   };
   await eventually(gone, 5000, 'the orphaned agent to exit');
+});
+
+test('an agent that dies as it starts: the attach error names its real error, not Node\'s last line', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  fs.writeFileSync(path.join(dir, 'seg'), Buffer.alloc(4096));
+  // What a native module built for another Node ABI did: throw while the agent loads.
+  const agentPath = path.join(dir, 'agent.js');
+  fs.writeFileSync(agentPath, "require('./no-such-binding.node');\n");
+  await assert.rejects(RemoteSession.attach(path.join(dir, 'seg'), { agentPath }), (e: unknown) => {
+    assert.ok(e instanceof SourceLostError, String(e));
+    assert.match(e.message, /^the agent exited with code 1: Error: Cannot find module '\.\/no-such-binding\.node'$/);
+    return true;
+  });
+});
+
+test('crashLine: the error line of real Node crash reports', () => {
+  const report = (code: string): string => spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' }).stderr;
+  assert.equal(crashLine(report("throw new RangeError('out of range')")), 'RangeError: out of range');
+  const dlopen = report("const e = new Error('x.node was compiled against NODE_MODULE_VERSION 115'); e.code = 'ERR_DLOPEN_FAILED'; throw e");
+  assert.match(dlopen, /^Node\.js v/m, 'Node no longer ends its report with its version: this test lost its point');
+  assert.equal(crashLine(dlopen), 'Error: x.node was compiled against NODE_MODULE_VERSION 115');
+  assert.equal(crashLine(report("throw 'a plain string'")), 'a plain string');
+  assert.equal(crashLine(''), undefined);
 });

@@ -15,7 +15,9 @@ export async function activate(): Promise<void> {
     // Loaded by path at run time, so a plain require is the tool (these files register tests).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     for (const file of files) require(file);
-    payload = { results: await runAll(), node: process.version, execPath: process.execPath, pid: process.pid };
+    // The name of the test running now, for the driver to say which one hung if none finishes.
+    const running = (name: string): void => fs.writeFileSync(`${out}.running`, name);
+    payload = { results: await runAll(undefined, running), node: process.version, execPath: process.execPath, pid: process.pid };
   } catch (err) {
     payload = { crashed: (err as Error)?.stack ?? String(err) };
   }

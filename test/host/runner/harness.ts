@@ -8,23 +8,32 @@ export interface HostTestResult {
   ok: boolean;
   ms: number;
   error?: string;
+  /** Why the test did not run (reported as a skip by the driver). */
+  skipped?: string;
 }
 
 type Fn = () => Promise<void> | void;
-const registered: { name: string; fn: Fn }[] = [];
+const registered: { name: string; fn: Fn; skip?: string; timeoutMs?: number }[] = [];
 
-export function test(name: string, fn: Fn): void {
-  registered.push({ name, fn });
+/** Registers a test; with `skip` (a reason) it is reported as skipped, not run; `timeoutMs` for a long one. */
+export function test(name: string, fn: Fn, options: { skip?: string; timeoutMs?: number } = {}): void {
+  registered.push({ name, fn, ...options });
 }
 
-export async function runAll(timeoutMs = 60_000): Promise<HostTestResult[]> {
+/** Runs every registered test in turn; `onStart` hears each name first (so a hang can be named). */
+export async function runAll(timeoutMs = 60_000, onStart: (name: string) => void = () => undefined): Promise<HostTestResult[]> {
   const results: HostTestResult[] = [];
-  for (const { name, fn } of registered) {
+  for (const { name, fn, skip, timeoutMs: own } of registered) {
+    if (skip) {
+      results.push({ name, ok: true, ms: 0, skipped: skip });
+      continue;
+    }
     const started = Date.now();
+    onStart(name);
     try {
       await Promise.race([
         Promise.resolve().then(fn),
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${own ?? timeoutMs} ms`)), own ?? timeoutMs)),
       ]);
       results.push({ name, ok: true, ms: Date.now() - started });
     } catch (err) {

@@ -1,6 +1,8 @@
 /** What the in-host suites share: the product's API and a poll for what happens asynchronously. */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShmemInspectorApi } from '../../../extension/main';
 
@@ -10,6 +12,17 @@ export async function api(): Promise<ShmemInspectorApi> {
   const ext = vscode.extensions.getExtension<ShmemInspectorApi>(ID);
   assert.ok(ext, `extension ${ID} is not installed`);
   return ext.activate();
+}
+
+/**
+ * The vscode API object the product was given. VS Code gives each extension its own, chosen by the
+ * path of the module that requires 'vscode': these suites are not inside the product's folder (the
+ * installed .vsix), so a stub of, say, window.showWarningMessage must go on the product's object.
+ */
+export function productVscode(): typeof vscode {
+  const ext = vscode.extensions.getExtension(ID);
+  assert.ok(ext, `extension ${ID} is not installed`);
+  return createRequire(path.join(ext.extensionPath, 'package.json'))('vscode') as typeof vscode;
 }
 
 /** Polls `check` (sync or async) until it gives something other than undefined or false. */
@@ -53,11 +66,11 @@ export async function startServer(cli: string, args: string[]): Promise<ChildPro
 /**
  * Answers the product's modal confirmations (vscode.window.showWarningMessage) with `answer` while
  * `body` runs, and records what was asked. The test hook lives here, in the tests: the product has
- * no argument that skips a confirmation. (Suite files get the product's own `vscode` API object,
- * so replacing its function reaches the product; another extension gets an API object of its own.)
+ * no argument that skips a confirmation. (Stubbed on the product's own `vscode` API object; another
+ * extension gets an API object of its own and cannot reach the product's dialogs.)
  */
 export async function answering<T>(answer: string | undefined, body: () => Promise<T> | Thenable<T>): Promise<{ result: T; asked: string[] }> {
-  const window = vscode.window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
+  const window = productVscode().window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
   const original = window.showWarningMessage;
   const asked: string[] = [];
   window.showWarningMessage = async (message: unknown, ...rest: unknown[]) => {
@@ -90,7 +103,7 @@ export interface PagePanel {
  * and a way to play the page's part (as a click in the browser would) without a browser.
  */
 export function watchPanels(): { panels: PagePanel[]; stop(): void } {
-  const window = vscode.window as unknown as { createWebviewPanel: (...args: unknown[]) => vscode.WebviewPanel };
+  const window = productVscode().window as unknown as { createWebviewPanel: (...args: unknown[]) => vscode.WebviewPanel };
   const original = window.createWebviewPanel;
   const panels: PagePanel[] = [];
   window.createWebviewPanel = (...args: unknown[]) => {

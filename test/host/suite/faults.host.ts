@@ -67,7 +67,7 @@ test('100 fault cycles in the extension host: each a disconnect with last bytes 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}, { timeoutMs: 180_000 }); // 100 agents started and lost: about a minute on an idle 2-core VM
 
 /** A hex panel whose posts to its webview are captured, and a way to play the webview's part. */
 function asWebview(panel: HexPanel): { posted: unknown[]; send: (m: unknown) => Promise<void> } {

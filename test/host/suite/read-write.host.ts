@@ -1,8 +1,7 @@
 /**
  * What needs the user's yes before a write into a live segment. The dialogs are answered here, in
- * the tests (runner/in-host.ts answering): the product has no argument that skips them. Not part
- * of the .vsix run: there the suite files get another vscode API object than the product, and a
- * dialog could not be answered.
+ * the tests (runner/in-host.ts answering, on the product's own vscode API object): the product
+ * has no argument that skips them.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,7 +10,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
 import { test } from '../runner/harness';
-import { answering, api, eventually, startServer } from '../runner/in-host';
+import { answering, api, eventually, ID, startServer } from '../runner/in-host';
+import { NO_HUGETLBFS, hugetlbfsMount } from '../../helpers/hugetlbfs';
 import { tempDir } from '../../helpers/temp';
 import { CLI } from '../../helpers/cli';
 
@@ -78,3 +78,41 @@ test('two peers of one ivshmem server share its memory: a write through one (mad
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('on hugetlbfs (it refuses pwrite), a read-write session writes through a mapping its agent makes with the installed native library', async () => {
+  const mount = hugetlbfsMount();
+  assert.ok(mount, 'hugetlbfs could not be mounted');
+  try {
+    const file = path.join(mount.dir, 'seg');
+    const fd = fs.openSync(file, 'w+');
+    fs.ftruncateSync(fd, 2 * 1024 * 1024);
+    fs.closeSync(fd);
+    const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+    const { result: made } = await answering('Make Read-Write', () => vscode.commands.executeCommand('shmemInspector.makeReadWrite', session));
+    assert.equal(made, true);
+    await session.remote.write(2 * 1024 * 1024 - 6, Buffer.from('huge!!'));
+    const got = Buffer.alloc(6);
+    const rfd = fs.openSync(file, 'r');
+    fs.readSync(rfd, got, 0, 6, 2 * 1024 * 1024 - 6);
+    fs.closeSync(rfd);
+    assert.equal(got.toString(), 'huge!!');
+    // The agent (on this host's Node) loaded koffi's binary from the installed extension.
+    const ext = vscode.extensions.getExtension(ID)!;
+    const maps = fs.readFileSync(`/proc/${session.remote.agentPid}/maps`, 'utf8');
+    const koffi = maps.split('\n').map((l) => l.split(/\s+/).at(-1)!).find((f) => f.endsWith('/koffi.node'));
+    assert.ok(koffi, 'the agent has no koffi.node loaded');
+    assert.ok(fs.realpathSync(koffi).startsWith(fs.realpathSync(ext.extensionPath)), `koffi.node came from ${koffi}, not from ${ext.extensionPath}`);
+    assert.ok(maps.includes(file), 'the agent did not map the hugetlbfs file');
+    await vscode.commands.executeCommand('shmemInspector.detach', session);
+  } finally {
+    // Its agent gone, nothing maps the file: the unmount (without -l) succeeds.
+    await eventually(() => {
+      try {
+        mount.cleanup();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the hugetlbfs mount to be released');
+  }
+}, { skip: process.getuid?.() === 0 ? undefined : NO_HUGETLBFS });

@@ -44,7 +44,7 @@ test('Attach Backing File: a session, a hex panel, reads through the agent; Deta
   assert.ok([...a.hexViews].some((p) => p.session === session), 'no hex panel was opened');
   const bytes = await session.remote.read(100, 24);
   assert.equal(Buffer.from(bytes).toString(), 'hello from the host test');
-  // The extension host never maps the segment; its agent does.
+  // The extension host never maps the segment (and on tmpfs, neither does its agent: pread/pwrite).
   assert.equal(fs.readFileSync('/proc/self/maps', 'utf8').includes(file), false);
   const agent = session.remote.agentPid!;
   await vscode.commands.executeCommand('shmemInspector.detach', session);
@@ -63,8 +63,8 @@ test('a truncated backing file disconnects the session, keeps its last bytes, an
   await eventually(() => session.remote.lastBytes.get(0, 16), 'the watched bytes');
   fs.truncateSync(file, 10);
   await eventually(() => session.state.name === 'lost', 'the disconnect');
-  // Checked before each sample; a truncation between the check and the read is a SIGBUS (timing).
-  assert.match((session.state as { reason: string }).reason, /truncated from 8192 to 10 bytes( \(the agent was killed by SIGBUS\))?$/);
+  // Checked before each sample; a truncation between the check and the read is a short pread.
+  assert.match((session.state as { reason: string }).reason, /truncated from 8192 to 10 bytes$/);
   assert.deepEqual([...session.remote.lastBytes.get(0, 16)!], Array(16).fill(0x5a));
   assert.ok(a.sessions.includes(session), 'a disconnected session stays listed');
   // The extension host is alive and still serves commands.

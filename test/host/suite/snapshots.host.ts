@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Session } from '../../../extension/session';
 import type { DiffModel } from '../../../webview/diff-protocol';
 import { test } from '../runner/harness';
-import { api, eventually, watchPanels } from '../runner/in-host';
+import { api, eventually, productVscode, watchPanels } from '../runner/in-host';
 
 test('Take Snapshot, open it in the snapshot editor, compare it with live, export raw bytes', async () => {
   const a = await api();
@@ -77,6 +77,42 @@ test('Take Snapshot, open it in the snapshot editor, compare it with live, expor
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.commands.executeCommand('shmemInspector.detach', session);
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a damaged snapshot opened in the snapshot editor is attached once and warned about once, naming its bad range', async () => {
+  const a = await api();
+  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'shmem-host-damaged-'));
+  const window = productVscode().window as unknown as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
+  const original = window.showWarningMessage;
+  const warned: string[] = [];
+  window.showWarningMessage = (message: unknown, ...rest: unknown[]) => {
+    warned.push(String(message));
+    return original(message, ...rest);
+  };
+  try {
+    const file = path.join(dir, 'seg');
+    fs.writeFileSync(file, Buffer.alloc(65536, 0x5a));
+    const session = (await vscode.commands.executeCommand('shmemInspector.attachFile', file)) as Session;
+    const snap = path.join(dir, 'damaged.shmsnap');
+    await vscode.commands.executeCommand('shmemInspector.takeSnapshot', session, snap);
+    await vscode.commands.executeCommand('shmemInspector.detach', session);
+    // Flip one bit of the data, past the header (its length is at byte 12).
+    const fd = fs.openSync(snap, 'r+');
+    const head = Buffer.alloc(16);
+    fs.readSync(fd, head, 0, 16, 0);
+    fs.writeSync(fd, Buffer.from([0x5a ^ 1]), 0, 1, head.readUInt32LE(12) + 0x100);
+    fs.closeSync(fd);
+    await vscode.commands.executeCommand('shmemInspector.openSnapshot', vscode.Uri.file(snap));
+    await eventually(() => warned.some((w) => w.includes('damaged.shmsnap is damaged')), 'the damaged-snapshot warning');
+    // Whatever VS Code does while the editor settles, one session and one warning.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(warned.filter((w) => w.includes('damaged.shmsnap')), ['damaged.shmsnap is damaged: the data at 0x0..0x10000 does not match its checksum: the bytes there are not shown.']);
+    assert.equal(a.sessions.filter((s) => s.remote.source === snap).length, 1, 'the snapshot was attached more than once');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  } finally {
+    window.showWarningMessage = original;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
