@@ -12,7 +12,7 @@ import type { Position } from '../../../webview/timeline-protocol';
 import type { DiffModel } from '../../../webview/diff-protocol';
 import { waitForRecorded } from '../../helpers/recording';
 import { test } from '../runner/harness';
-import { api, eventually, watchPanels } from '../runner/in-host';
+import { api, eventually, productVscode, watchPanels } from '../runner/in-host';
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -20,9 +20,9 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Records the texts of non-modal notifications while `body` runs (the product's Log.offer). */
+/** Records the texts of non-modal notifications while `body` runs (the product's Log.offer, on the product's own vscode object). */
 async function notices<T>(body: (seen: string[]) => Promise<T>): Promise<T> {
-  const window = vscode.window as unknown as Record<'showInformationMessage' | 'showWarningMessage', (...args: unknown[]) => Thenable<unknown>>;
+  const window = productVscode().window as unknown as Record<'showInformationMessage' | 'showWarningMessage', (...args: unknown[]) => Thenable<unknown>>;
   const originals = { info: window.showInformationMessage, warn: window.showWarningMessage };
   const seen: string[] = [];
   window.showInformationMessage = (m: unknown, ...rest: unknown[]) => (seen.push(String(m)), originals.info(m, ...rest));
