@@ -63,7 +63,6 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     });
     this.panels.set(session, timeline);
     panel.onDidDispose(() => this.panels.delete(session));
-    this.showHex(session);
   }
 
   /** The timeline of a recording session, if its editor is open. */
@@ -71,7 +70,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     return this.panels.get(session);
   }
 
-  /** The recording's hex view, beside the timeline (where its recorded range starts). */
+  /** The recording's hex view, beside the timeline (where its recorded range starts); the timeline opens it once its page is up. */
   private showHex(session: Session): void {
     this.manager.openPanel(session, session.remote.recording?.header.rangeOffset ?? 0, undefined, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
   }

@@ -30,6 +30,7 @@ export class TimelinePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly server: Server<typeof timelineProtocol>;
   private readonly model: TimelineModel;
+  private shownHex = false;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -64,6 +65,12 @@ export class TimelinePanel implements vscode.Disposable {
         ready: () => {
           this.server.notify('model', this.model);
           this.server.notify('selection', this.selection());
+          // The hex view opens once this page is up: two webviews created at the same moment in
+          // code-server sometimes left the second without its script (seen: 1 of 4 openings).
+          if (!this.shownHex) {
+            this.shownHex = true;
+            this.actions.showHex();
+          }
         },
       },
     );

@@ -18,6 +18,7 @@ export class FieldChart {
   private readonly canvas: HTMLCanvasElement;
   private readonly body: HTMLTableSectionElement;
   private readonly note: HTMLElement;
+  private readonly table: HTMLTableElement;
   private history: FieldHistory | undefined;
   private rows: HTMLTableRowElement[] = [];
   private current = -1;
@@ -33,7 +34,7 @@ export class FieldChart {
     this.canvas.setAttribute('aria-hidden', 'true');
     this.note = document.createElement('p');
     this.note.className = 'note';
-    const table = document.createElement('table');
+    const table = (this.table = document.createElement('table'));
     table.className = 'points';
     const head = document.createElement('thead');
     const hr = document.createElement('tr');
@@ -56,6 +57,7 @@ export class FieldChart {
     this.current = -1;
     this.heading.textContent = history ? `${history.name}: ${history.points.length} change(s)${history.truncated ? ' (the first ones)' : ''}` : '';
     this.canvas.hidden = history?.kind !== 'number';
+    this.table.hidden = !history;
     this.note.textContent = history ? (history.points.length > MAX_ROWS ? `The first ${MAX_ROWS} changes are listed.` : '') : hint;
     this.rows = (history?.points ?? []).slice(0, MAX_ROWS).map((p) => {
       const tr = document.createElement('tr');

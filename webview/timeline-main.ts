@@ -110,7 +110,7 @@ class App {
     this.compare.setAttribute('disabled', '');
     this.compare.addEventListener('click', () => void this.compareMoments());
     bar.append(
-      button('⏮', 'start', 'The first state', () => this.seek(0)),
+      button('Start', 'start', 'The first state', () => this.seek(0)),
       button('◀ Change', 'previous', 'The previous change of what is followed (←)', () => void this.step('previous')),
       this.play,
       button('Change ▶', 'next', 'The next change of what is followed (→)', () => void this.step('next')),
@@ -132,14 +132,18 @@ class App {
     const options: [string, string][] = [['all', 'Every change']];
     if (this.selection) options.push(['selection', `Selected bytes (0x${this.selection.offset.toString(16)}+${this.selection.length}${this.selection.field ? `: ${this.selection.field}` : ''})`]);
     for (const f of this.model.fields) options.push([`field:${f.path}`, `${f.path}${f.kind === 'number' ? '' : ' (text)'}`]);
+    // The kept choice is marked `selected` on its new option: vscode-single-select reads its options
+    // again on slotchange, after this, and a value set before that would fall back to the first.
+    const kept = options.some(([v]) => v === keep) ? keep : 'all';
     this.scopeSelect.replaceChildren(
       ...options.map(([value, label]) => {
         const o = el('vscode-option', undefined, label);
         o.setAttribute('value', value);
+        if (value === kept) o.setAttribute('selected', '');
         return o;
       }),
     );
-    this.scopeSelect.value = options.some(([v]) => v === keep) ? keep : 'all';
+    this.scopeSelect.value = kept;
   }
 
   /** Follows a scope: its density on the scrubber, its history below, its changes for the steps. */
@@ -193,11 +197,13 @@ class App {
       return;
     }
     this.inFlight = true;
+    document.body.dataset.seeking = 'true';
     const asked = this.now;
     host.request('seek', { timeMs: asked }).then(
       (p) => this.arrived(p),
       (err: unknown) => {
         this.inFlight = false;
+        document.body.dataset.seeking = 'false';
         this.fail(err, 'seek');
       },
     );
@@ -209,7 +215,8 @@ class App {
     this.showTime();
     const next = this.pending;
     this.pending = undefined;
-    if (next !== undefined && next !== p.timeMs) this.seek(next);
+    if (next !== undefined) this.seek(next);
+    else document.body.dataset.seeking = 'false';
   }
 
   /** The next or previous change of what is followed. */

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { NEWEST_CODE_SERVER, frameWith, hexFrame, openWorkbench, type Workbench } from '../helpers/vscode';
+import { NEWEST_CODE_SERVER, frameWith, hexFrame, openWorkbench, runCommand, type Workbench } from '../helpers/vscode';
 import { ROOT, eventually, tempDir } from '../helpers/temp';
 import { writeSnapshot } from '../../core/snapshot/writer';
 import { MemorySource } from '../../core/sources/memory-source';
@@ -45,37 +45,6 @@ async function poll(frame: Frame, fn: () => Promise<boolean>, what: string, time
   while (!(await fn())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await frame.waitForTimeout(20);
-  }
-}
-
-/**
- * Runs a command from the command palette the way a user does, but waits for what a user sees
- * before each key: the palette open, then the command on top of the filtered list. Pressing Enter
- * before the list has filtered runs whatever was on top (a recently used command).
- */
-async function runCommand(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  const focused = page.locator('.quick-input-widget .monaco-list-row.focused');
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 5000 });
-      await input.fill(`>${title}`);
-      const until = Date.now() + 5000;
-      while (!((await focused.getAttribute('aria-label', { timeout: 1000 }).catch(() => null)) ?? '').startsWith(title)) {
-        if (Date.now() > until) throw new Error(`the command palette did not offer "${title}"`);
-        await page.waitForTimeout(50);
-      }
-      await page.keyboard.press('Enter');
-      return;
-    } catch (err) {
-      if (attempt === 3) {
-        await page.screenshot({ path: path.join(OUT, 'command-palette-failure.png') });
-        throw err;
-      }
-      console.log(`# the command palette did not run "${title}" at try ${attempt}; again`);
-      await page.keyboard.press('Escape');
-    }
   }
 }
 

@@ -78,6 +78,26 @@ export function synthetic(o: SyntheticOptions): Truth {
 }
 
 /**
+ * A recording of scripted writes: sample k (1..samples) runs `write(bytes, k)` on the segment, then
+ * the real Recorder samples it at k * stepMs on a fake clock. The truth of every sample is kept.
+ */
+export function scripted(o: { file: string; size: number; samples: number; stepMs: number; layout?: string; initial?: Buffer; write: (bytes: Buffer, k: number) => void }): Omit<Truth, 'events'> {
+  const bytes = o.initial ? Buffer.from(o.initial) : Buffer.alloc(o.size);
+  let nowUs = 0;
+  const recorder = Recorder.start(new MemorySource(bytes, '/dev/shm/scripted'), { target: o.file, range: { offset: 0, length: o.size }, intervalMs: o.stepMs, clock: () => nowUs, ...(o.layout ? { layout: o.layout } : {}) });
+  const truth = { file: o.file, times: [0], states: [Buffer.from(bytes)], recorder };
+  for (let k = 1; k <= o.samples; k++) {
+    nowUs = k * o.stepMs * 1000;
+    o.write(bytes, k);
+    recorder.sample();
+    truth.times.push(nowUs / 1000);
+    truth.states.push(Buffer.from(bytes));
+  }
+  recorder.stop('stopped');
+  return truth;
+}
+
+/**
  * Follows a recording being written (by another process) until the last state it holds has
  * `bytes` at `offset`; returns that state's time. How a test drives a writer tick by tick: write,
  * wait until the recorder has it, write the next value, so that no two writes share a sample.

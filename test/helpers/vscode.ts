@@ -159,3 +159,52 @@ export async function frameWith(page: Page, selector: string, what: string, pred
 export function hexFrame(page: Page, predicate: (f: Frame) => Promise<boolean> = async () => true, timeoutMs = 30_000): Promise<Frame> {
   return frameWith(page, '.rows .row', 'hex view', predicate, timeoutMs);
 }
+
+/**
+ * Runs a command from the command palette the way a user does, but waits for what a user sees
+ * before each key: the palette open, then the command on top of the filtered list. Pressing Enter
+ * before the list has filtered runs whatever was on top (a recently used command).
+ */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  const focused = page.locator('.quick-input-widget .monaco-list-row.focused');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(`>${title}`);
+      const until = Date.now() + 5000;
+      while (!((await focused.getAttribute('aria-label', { timeout: 1000 }).catch(() => null)) ?? '').startsWith(title)) {
+        if (Date.now() > until) throw new Error(`the command palette did not offer "${title}"`);
+        await page.waitForTimeout(50);
+      }
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (attempt === 3) {
+        await page.screenshot({ path: path.join(ROOT, 'test-output', 'command-palette-failure.png') });
+        throw err;
+      }
+      console.log(`# the command palette did not run "${title}" at try ${attempt}; again`);
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/** Opens a workspace file the way a user does: Quick Open, its name, Enter. */
+export async function quickOpen(page: Page, name: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(name);
+      await page.locator(`.quick-input-widget .monaco-list-row[aria-label*="${name}"]`).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
+}
