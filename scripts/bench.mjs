@@ -1,4 +1,4 @@
-// npm run bench [-- --size 1G --runs 3] [--live | --no-live] [--record | --no-record] [--cli PATH]: shmem-inspect against the tools people would otherwise use,
+// npm run bench [-- --size 1G --runs 3] [--live | --no-live] [--record | --no-record] [--timeline | --no-timeline] [--cli PATH]: shmem-inspect against the tools people would otherwise use,
 // measured side by side in the same run, on the same files. Prints one table of medians and ratios;
 // asserts nothing (this is a benchmark, not a test).
 //
@@ -20,11 +20,13 @@ const UNITS = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
 const sizeText = opt('size', '1G');
 const SIZE = Number(sizeText.replace(/[KMG]$/, '')) * (UNITS[sizeText.at(-1)] ?? 1);
 const RUNS = Number(opt('runs', '3'));
-// The recorder's budget (bench/record/record-bench.ts) and the live view's (bench/live/live-view.ts)
-// run after the CLI cases: --record or --live for one of them alone.
-const ALONE = args.includes('--live') || args.includes('--record');
+// The recorder's budget (bench/record/record-bench.ts), the live view's (bench/live/live-view.ts) and
+// the timeline editor's (bench/timeline/timeline-seek.ts) run after the CLI cases: --record, --live
+// or --timeline for some of them alone.
+const ALONE = args.includes('--live') || args.includes('--record') || args.includes('--timeline');
 const LIVE = !args.includes('--no-live') && (!ALONE || args.includes('--live'));
 const RECORD = !args.includes('--no-record') && (!ALONE || args.includes('--record'));
+const TIMELINE = !args.includes('--no-timeline') && (!ALONE || args.includes('--timeline'));
 const CLI_CASES = !ALONE;
 // --cli: another build of the CLI (e.g. a copy of dist/ before a change), to measure a change side by side.
 const CLI = resolve(opt('cli', 'dist/cli/main.js'));
@@ -34,9 +36,9 @@ const SHM = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
 const OUT = resolve('.cache/bench', String(process.pid));
 const TAG = `shmem-inspect-bench-${process.pid}`;
 
-if ((!existsSync(CLI) || (LIVE && !existsSync('out/bench/live/live-view.js')) || (RECORD && !existsSync('out/bench/record/record-bench.js'))) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
-if (LIVE && !existsSync('/usr/bin/chromium')) {
-  console.error('the live-view bench needs Debian\'s chromium: apt-get update && apt-get install -y chromium (or npm run bench -- --no-live)');
+if ((!existsSync(CLI) || (LIVE && !existsSync('out/bench/live/live-view.js')) || (RECORD && !existsSync('out/bench/record/record-bench.js')) || (TIMELINE && !existsSync('out/bench/timeline/timeline-seek.js'))) && spawnSync('npm', ['run', 'build'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+if ((LIVE || TIMELINE) && !existsSync('/usr/bin/chromium')) {
+  console.error('the live-view and timeline benches need Debian\'s chromium: apt-get update && apt-get install -y chromium (or npm run bench -- --no-live --no-timeline)');
   process.exit(1);
 }
 // The yardsticks of the CLI cases (the live view needs none of them; the recorder needs GNU time).
@@ -176,4 +178,8 @@ if (RECORD) {
 if (LIVE) {
   const live = spawnSync(process.execPath, [resolve('out/bench/live/live-view.js')], { stdio: 'inherit' });
   if (live.status !== 0) process.exit(live.status ?? 1);
+}
+if (TIMELINE) {
+  const timeline = spawnSync(process.execPath, [resolve('out/bench/timeline/timeline-seek.js'), ...args], { stdio: 'inherit' });
+  if (timeline.status !== 0) process.exit(timeline.status ?? 1);
 }

@@ -107,7 +107,7 @@ export class Scrubber {
     this.element.addEventListener('pointerdown', (e) => {
       dragging = true;
       this.element.setPointerCapture(e.pointerId);
-      this.element.focus();
+      if (document.activeElement !== this.element) this.element.focus();
       this.events.onScrub(at(e));
     });
     this.element.addEventListener('pointermove', (e) => {

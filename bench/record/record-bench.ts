@@ -20,10 +20,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RecordingFile } from '../../core/record/reader';
-import { Recorder } from '../../core/record/recorder';
 import { Timeline } from '../../core/record/timeline';
-import { MemorySource } from '../../core/sources/memory-source';
 import { ROOT, rng } from '../../test/helpers/temp';
+import { syntheticHour } from '../../test/helpers/recording';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number): number => {
@@ -122,26 +121,6 @@ async function keepUp(sizeMiB: number): Promise<KeepUp> {
   }
 }
 
-/** A one-hour recording at 100 Hz, made by the real Recorder with a fake clock. */
-function syntheticHour(file: string): { makeSeconds: number } {
-  const size = MIB;
-  const bytes = Buffer.alloc(size);
-  randomFillSync(bytes);
-  const random = rng(42);
-  let nowUs = 0;
-  fs.rmSync(file, { force: true });
-  const started = performance.now();
-  const recorder = Recorder.start(new MemorySource(bytes, 'synthetic hour'), { target: file, range: { offset: 0, length: size }, intervalMs: 10, clock: () => nowUs });
-  for (let k = 1; k <= HOUR_SAMPLES; k++) {
-    nowUs = k * 10_000;
-    bytes.writeUInt32LE(k, 0); // a head index
-    for (let i = 0; i < 8; i++) bytes[64 + random(size - 64)] = random(256);
-    recorder.sample();
-  }
-  recorder.stop('stopped');
-  return { makeSeconds: round((performance.now() - started) / 1000) };
-}
-
 function seekFigures(file: string): Record<string, number> {
   let t = performance.now();
   const rec = RecordingFile.open(file);
@@ -212,7 +191,7 @@ async function main(): Promise<void> {
   const hourFile = path.join(SHM, 'shmem-inspect-bench-hour.shmrec');
   let hour: Record<string, number>;
   try {
-    const made = syntheticHour(hourFile);
+    const made = syntheticHour(hourFile, HOUR_SAMPLES);
     hour = { ...seekFigures(hourFile), makeSeconds: made.makeSeconds };
   } finally {
     fs.rmSync(hourFile, { force: true });

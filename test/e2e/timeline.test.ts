@@ -11,7 +11,7 @@ import { scripted } from '../helpers/recording';
  * The timeline editor in a real browser (Debian's chromium) inside a real VS Code (code-server): a
  * recording of a ring buffer whose every sample is known, scrubbed, stepped, charted and compared,
  * as a user does it. Screenshots go to test-output/; the README's picture of the timeline is taken
- * here (docs/images/timeline.png).
+ * here (test-output/timeline.png; `node scripts/screenshots.mjs` puts it in docs/images/).
  */
 const OUT = path.join(ROOT, 'test-output');
 const SAMPLES = 40;
@@ -67,6 +67,24 @@ async function asciiAt(hex: Frame, offset: number, length: number): Promise<stri
 }
 
 /**
+ * Waits until the hex view's marked cells (a step's bytes) are exactly those of `expected` that are
+ * on screen (the marks of the step before may still show for a moment), then asserts it; returns
+ * how many are marked.
+ */
+async function expectMarked(hex: Frame, expected: number[], what: string): Promise<number> {
+  const read = (): Promise<{ marked: number[]; wanted: number[] }> =>
+    hex.evaluate((all) => {
+      const offsets = (selector: string): number[] => [...document.querySelectorAll(selector)].map((e) => Number((e as HTMLElement).dataset.offset));
+      const shown = new Set(offsets('.hex .b'));
+      return { marked: offsets('.hex .b.step'), wanted: all.filter((o) => shown.has(o)) };
+    }, expected);
+  let last = await read();
+  await poll(hex, async () => JSON.stringify((last = await read()).marked) === JSON.stringify(last.wanted), what).catch(() => undefined);
+  assert.deepEqual(last.marked, last.wanted, what);
+  return last.marked.length;
+}
+
+/**
  * Picks what the timeline follows as a user does: a click on the Follow list, a click on the
  * option (found by its value's label in the list); then waits until the page follows it.
  */
@@ -106,7 +124,10 @@ test('the timeline editor: scrub, step, the marked bytes, the chart, the heatmap
   const wb = await openWorkbench({ dir, version: NEWEST_CODE_SERVER, settings });
   opened.push(wb);
   const page = wb.page;
+  // Room for the timeline and its hex view (with its data inspector) side by side.
+  await page.setViewportSize({ width: 1800, height: 1000 });
   await runCommand(page, 'View: Close Primary Side Bar');
+  if (await page.locator('.part.auxiliarybar').isVisible()) await runCommand(page, 'View: Hide Secondary Side Bar');
   const violations: string[] = [];
   page.on('console', (m) => {
     if (/Content Security Policy|Refused to (load|apply|execute)/i.test(m.text())) violations.push(m.text());
@@ -169,11 +190,7 @@ test('the timeline editor: scrub, step, the marked bytes, the chart, the heatmap
     for (let i = 0; i < 65536; i++) if (truth.states[21]![i] !== truth.states[20]![i]) expected.push(i);
     // The marked cells on screen are exactly the step's bytes (those on screen).
     await goTo(hex, expected[0]!);
-    await poll(hex, async () => (await hex.evaluate(() => document.querySelectorAll('.hex .b.step').length)) > 0, 'the marked bytes on screen');
-    const marked = await hex.evaluate(() => [...document.querySelectorAll('.hex .b.step')].map((e) => Number((e as HTMLElement).dataset.offset)));
-    const shown = await hex.evaluate(() => [...document.querySelectorAll('.hex .b')].map((e) => Number((e as HTMLElement).dataset.offset)));
-    assert.deepEqual(marked, expected.filter((o) => shown.includes(o)));
-    assert.ok(marked.length > 0);
+    assert.ok((await expectMarked(hex, expected, 'the bytes marked at sample 21')) > 0);
     assert.equal(await asciiAt(hex, 0x100 + 20 * 64 + 16, 6), 'msg 21');
     await goTo(hex, 0);
     assert.equal(await cellText(hex, 8), '0a', 'the head changed on an odd sample');
@@ -259,6 +276,8 @@ test('the timeline editor: scrub, step, the marked bytes, the chart, the heatmap
     await goTo(hex, 0x180);
     await hex.locator('.hex .b[data-offset="384"]').click();
     await hex.locator('.hex .b[data-offset="455"]').click({ modifiers: ['Shift'] });
+    // The view's own selection, and no browser text selection beside it.
+    assert.deepEqual(await hex.evaluate(() => { const s = [...document.querySelectorAll('.hex .b.selected')].map((e) => Number((e as HTMLElement).dataset.offset)); return [s[0], s.length, String(window.getSelection())]; }), [384, 72, '']);
     // (Go to put the cursor there already: the list offered a selection of one byte before the Shift+click.)
     await poll(timeline, async () => /0x180\+72/.test((await timeline.locator('#scope vscode-option[value="selection"]').textContent().catch(() => '')) ?? ''), 'the 72 selected bytes offered to follow');
     await follow(timeline, 'selection');
@@ -272,10 +291,7 @@ test('the timeline editor: scrub, step, the marked bytes, the chart, the heatmap
       await poll(timeline, async () => (await timeline.evaluate(() => document.body.dataset.sample)) === String(k), `the selection's change at sample ${k}`);
       const expected: number[] = [];
       for (let i = 0; i < 65536; i++) if (truth.states[k]![i] !== truth.states[k - 1]![i]) expected.push(i);
-      await poll(hex, async () => (await hex.evaluate(() => document.querySelectorAll('.hex .b.step').length)) > 0, 'the marked bytes on screen');
-      const marked = await hex.evaluate(() => [...document.querySelectorAll('.hex .b.step')].map((e) => Number((e as HTMLElement).dataset.offset)));
-      const shown = await hex.evaluate(() => [...document.querySelectorAll('.hex .b')].map((e) => Number((e as HTMLElement).dataset.offset)));
-      assert.deepEqual(marked, expected.filter((o) => shown.includes(o)), `the bytes marked at sample ${k}`);
+      assert.ok((await expectMarked(hex, expected, `the bytes marked at sample ${k}`)) > 0);
     }
     // No later change of the selection: the timeline stays at sample 4 and says so.
     await timeline.locator('#next').click();
@@ -315,11 +331,18 @@ test('the timeline editor: scrub, step, the marked bytes, the chart, the heatmap
     await poll(timeline, async () => Number(await timeline.evaluate(() => document.body.dataset.sample)) >= 14, 'playing past sample 14', 15_000);
     await timeline.locator('#play').click();
     await poll(timeline, async () => (await timeline.evaluate(() => document.body.dataset.seeking)) === 'false', 'the last seek answered');
-    const at = Number(await timeline.evaluate(() => document.body.dataset.sample));
+    const played = Number(await timeline.evaluate(() => document.body.dataset.sample));
+    assert.ok(played >= 14 && played <= SAMPLES, `played to sample ${played}`);
+    // Back to the change of header.head before it: an even sample, its head and seq marked in the hex view.
+    await timeline.locator('#previous').click();
+    const at = played % 2 === 0 ? played - 2 : played - 1;
+    await poll(timeline, async () => (await timeline.evaluate(() => document.body.dataset.sample)) === String(at), `the previous change of header.head (sample ${at})`);
     const bMs = Number(await timeline.evaluate(() => document.body.dataset.time));
-    assert.ok(at >= 14 && at <= SAMPLES, `played to sample ${at}`);
+    assert.equal(bMs, timeOf(at));
     await poll(hex, async () => (await cellText(hex, 8)) === (at >> 1).toString(16).padStart(2, '0'), `header.head of sample ${at}`);
-    await page.screenshot({ path: path.join(ROOT, 'docs', 'images', 'timeline.png') });
+    await poll(hex, async () => (await hex.evaluate(() => document.querySelector('.hex .b[data-offset="8"]')?.classList.contains('step'))) === true, 'header.head marked as the step');
+    // The README's picture of the timeline (scripts/screenshots.mjs copies it to docs/images/).
+    await page.screenshot({ path: path.join(OUT, 'timeline.png') });
     await timeline.locator('#compare').click();
     const diff = await frameWith(page, '.ranges li', 'diff view', async () => true, 30_000);
     const expected: string[] = [];

@@ -1,4 +1,7 @@
+import { randomFillSync } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { InputError } from '../../core/errors';
 import { RecordingFile } from '../../core/record/reader';
 import { encodeHeader } from '../../core/record/header';
@@ -95,6 +98,31 @@ export function scripted(o: { file: string; size: number; samples: number; stepM
   }
   recorder.stop('stopped');
   return truth;
+}
+
+/**
+ * The benches' long recording at 100 Hz (360,000 samples: one hour), made by the real Recorder
+ * with a fake clock: 1 MiB of random bytes; each sample k writes k as a u32 at offset 0 (a head
+ * index: the state at any moment says which sample it is) and 8 scattered random bytes (many
+ * small records, the worst case for a seek).
+ */
+export function syntheticHour(file: string, samples = 360_000): { makeSeconds: number } {
+  const size = 1 << 20;
+  const bytes = Buffer.alloc(size);
+  randomFillSync(bytes);
+  const random = rng(42);
+  let nowUs = 0;
+  fs.rmSync(file, { force: true });
+  const started = performance.now();
+  const recorder = Recorder.start(new MemorySource(bytes, 'synthetic hour'), { target: file, range: { offset: 0, length: size }, intervalMs: 10, clock: () => nowUs });
+  for (let k = 1; k <= samples; k++) {
+    nowUs = k * 10_000;
+    bytes.writeUInt32LE(k, 0);
+    for (let i = 0; i < 8; i++) bytes[64 + random(size - 64)] = random(256);
+    recorder.sample();
+  }
+  recorder.stop('stopped');
+  return { makeSeconds: Math.round((performance.now() - started) / 100) / 10 };
 }
 
 /**
