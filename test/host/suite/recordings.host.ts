@@ -12,7 +12,7 @@ import type { Position } from '../../../webview/timeline-protocol';
 import type { DiffModel } from '../../../webview/diff-protocol';
 import { waitForRecorded } from '../../helpers/recording';
 import { test } from '../runner/harness';
-import { api, eventually, productVscode, watchPanels } from '../runner/in-host';
+import { api, eventually, productVscode, watchPanels, type PagePanel } from '../runner/in-host';
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -108,7 +108,11 @@ test('Start Recording, the status bar with its size, Stop Recording: the file ho
       await vscode.commands.executeCommand('shmemInspector.openRecording', target);
       const replay = await eventually(() => a.sessions.find((s) => s.remote.source === target), 'the recording session', 20_000);
       assert.equal(replay.view().kind, 'recording');
-      const hex = await eventually(() => watch.panels.find((p) => p.viewType === 'shmemInspector.hexView'), 'its hex view');
+      // The timeline opens the hex view beside it once its page is up (the browser tier sees that);
+      // where the browser has not loaded that page yet, open it as a user would (the Sessions view).
+      const hexView = (): PagePanel | undefined => watch.panels.find((p) => p.viewType === 'shmemInspector.hexView');
+      if (!(await eventually(hexView, 'its hex view', 5000).catch(() => undefined))) await vscode.commands.executeCommand('shmemInspector.openView', replay);
+      const hex = await eventually(hexView, 'its hex view');
       // Play the page's part if the browser has not loaded it yet (its notes follow 'ready').
       await new Promise((r) => setTimeout(r, 500));
       if (hex.posted.length === 0) hex.send({ m: 'note', type: 'ready', body: {} });
