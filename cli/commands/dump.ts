@@ -1,6 +1,7 @@
 import { hexdump } from '../../core/hexdump';
 import { parseOffset, resolveRange } from '../../core/numbers';
-import { RemoteSession } from '../../agent/remote-session';
+import type { RemoteSession } from '../../agent/remote-session';
+import { attach } from '../attach';
 import { EXIT, writeOut } from '../output';
 import type { Command } from '../command';
 import { layoutFor, typeName } from '../layout-file';
@@ -24,7 +25,7 @@ export const dump: Command = {
   async run(args, { signal }) {
     const offset = args.values.has('offset') ? parseOffset(args.values.get('offset')!, '--offset') : undefined;
     const length = args.values.has('length') ? parseOffset(args.values.get('length')!, '--length') : undefined;
-    const session = await RemoteSession.attach(args.positionals[0]!);
+    const session = await attach(args.positionals[0]!);
     try {
       const range = resolveRange(session.info.size, offset, length);
       const layout = layoutFor(session, args.values.get('layout'));

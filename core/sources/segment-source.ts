@@ -1,3 +1,4 @@
+import type { Range } from '../numbers';
 import { SourceBase } from '../source';
 import type { SegmentIO } from './segment-io';
 
@@ -22,14 +23,37 @@ export abstract class SegmentSource extends SourceBase {
   private scanCheckedTime = 0;
 
   read(offset: number, target: Uint8Array): void {
+    this.scanning(offset);
+    this.io.read(offset, target);
+    this.scanEnd = offset + target.length;
+  }
+
+  async readAsync(offset: number, target: Uint8Array): Promise<void> {
+    this.scanning(offset);
+    await this.io.readAsync(offset, target);
+    this.scanEnd = offset + target.length;
+  }
+
+  dataExtents(offset: number, length: number): Range[] | undefined {
+    this.ensurePresent();
+    return this.io.dataExtents(offset, length);
+  }
+
+  copyTo(offset: number, length: number, fd: number, position: number): boolean {
+    this.scanning(offset);
+    if (!this.io.copyTo(offset, length, fd, position)) return false;
+    this.scanEnd = offset + length;
+    return true;
+  }
+
+  /** The presence check of a scan's next step at offset (see CHECK_EVERY). */
+  private scanning(offset: number): void {
     const now = Date.now();
     if (offset !== this.scanEnd || offset - this.scanCheckedAt >= CHECK_EVERY || now - this.scanCheckedTime >= CHECK_EVERY_MS || this.closed || this.gone !== undefined) {
       this.ensurePresent();
       this.scanCheckedAt = offset;
       this.scanCheckedTime = now;
     }
-    this.scanEnd = -1; // until this read has succeeded
-    this.io.read(offset, target);
-    this.scanEnd = offset + target.length;
+    this.scanEnd = -1; // until this step has succeeded
   }
 }
