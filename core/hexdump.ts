@@ -49,15 +49,23 @@ function offsetDigits(offset: number): number {
   return offset < 0x100000000 ? 8 : offset.toString(16).length;
 }
 
+/** The most bytes hexdump() writes for `length` bytes (offsets of up to 12 digits). */
+export function hexdumpSize(length: number): number {
+  return Math.ceil(length / BYTES_PER_LINE) * (12 + 2 + HEX_AREA + BYTES_PER_LINE + 1);
+}
+
 /**
  * Formats `bytes`, whose first byte lives at `startOffset`, as xxd lines. When a long dump is cut
  * into pieces, cut at multiples of 16 bytes so that lines fall where xxd puts them.
  */
-export function hexdump(bytes: Uint8Array, startOffset: number): Buffer {
+export function hexdump(bytes: Uint8Array, startOffset: number, reuse?: Buffer): Buffer {
   const lines = Math.ceil(bytes.length / BYTES_PER_LINE);
   if (lines === 0) return Buffer.alloc(0);
   const widest = offsetDigits(startOffset + (lines - 1) * BYTES_PER_LINE);
-  const out = Buffer.allocUnsafe(lines * (widest + 2 + HEX_AREA + BYTES_PER_LINE + 1));
+  const size = lines * (widest + 2 + HEX_AREA + BYTES_PER_LINE + 1);
+  // `reuse`: a buffer of the caller's to write into when it is large enough (a long dump writes
+  // every piece into the same one instead of leaving megabytes of garbage per piece).
+  const out = reuse && reuse.length >= size ? reuse.subarray(0, size) : Buffer.allocUnsafe(size);
   const whole = widest === 8 ? Math.floor(bytes.length / BYTES_PER_LINE) : 0;
   let p = wholeLines(bytes, startOffset, whole, out);
   out.fill(SPACE, p);

@@ -53,22 +53,11 @@ export interface Source {
    */
   view(offset: number, length: number): Uint8Array | undefined;
   /**
-   * read() off this thread (a file: on libuv's pool), for bulk readers that overlap reading one
-   * side with comparing the other. The same checks and errors as read().
-   */
-  readAsync?(offset: number, target: Uint8Array): Promise<void>;
-  /**
    * Bulk copies (snapshots): the data extents of [offset, offset + length) in order, the rest of the
    * range reading as zeros without being stored (holes), when the source can tell (a file:
    * SEEK_DATA); undefined means: all of it may be data. Checks, like read(), that the source is there.
    */
   dataExtents?(offset: number, length: number): Range[] | undefined;
-  /**
-   * Bulk copies: copies [offset, offset + length) into `fd` at `position` inside the kernel, the
-   * bytes never passing through this process. False when the kernel cannot (use read() and write).
-   * Throws SourceLostError as read() does.
-   */
-  copyTo?(offset: number, length: number, fd: number, position: number): boolean;
   /** Writes data at offset, in place. Only for writable sources. */
   write(offset: number, data: Uint8Array): void;
   /**

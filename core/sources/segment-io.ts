@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import { InputError, SourceLostError, describeSystemError } from '../errors';
 import { preadFully, pwriteFully } from '../file-io';
 import type { Range } from '../numbers';
-import { copyFileRange } from '../sys/copy';
 import { dataExtents } from '../sys/extents';
 import { nativeAvailable } from '../sys/libc';
 import { SharedMapping } from '../sys/mmap';
@@ -56,24 +55,6 @@ export class SegmentIO {
   }
 
   /**
-   * read(), on a thread of libuv's pool: a bulk reader (diff) reads one side there while it
-   * compares the other here.
-   */
-  readAsync(offset: number, target: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const step = (done: number): void => {
-        if (done === target.length) return resolve();
-        fs.read(this.fd, target, done, target.length - done, this.base + offset + done, (err, n) => {
-          if (err) reject(new InputError(`cannot read ${this.label} at ${offset + done}: ${describeSystemError(err)}`));
-          else if (n === 0) reject(new SourceLostError(this.whyGone() ?? `${this.label} ended early at ${offset + done}`));
-          else step(done + n);
-        });
-      };
-      step(0);
-    });
-  }
-
-  /**
    * The data extents of [offset, offset + length) of the segment (SEEK_DATA), in segment offsets;
    * undefined without the native library or where the file system cannot tell.
    */
@@ -85,20 +66,6 @@ export class SegmentIO {
       if (err instanceof InputError) return undefined;
       throw new InputError(`cannot examine ${this.label} at ${offset}: ${describeSystemError(err)}`);
     }
-  }
-
-  /** Copies [offset, offset + length) into fd at position with copy_file_range; false when the kernel cannot. */
-  copyTo(offset: number, length: number, fd: number, position: number): boolean {
-    if (!nativeAvailable()) return false;
-    let n: number | undefined;
-    try {
-      n = copyFileRange(this.fd, this.base + offset, fd, position, length);
-    } catch (err) {
-      throw new InputError(`cannot copy ${this.label} at ${offset}: ${describeSystemError(err)}`);
-    }
-    if (n === undefined) return false;
-    if (n < length) throw new SourceLostError(this.whyGone() ?? `${this.label} ended early at ${offset + n}`);
-    return true;
   }
 
   write(offset: number, data: Uint8Array): void {

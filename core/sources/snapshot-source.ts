@@ -45,26 +45,16 @@ export class SnapshotSource extends SegmentSource {
     if (bad.length > 0) throw new DamagedError(damagedMessage(this.file.path, bad));
   }
 
-  override async readAsync(offset: number, target: Uint8Array): Promise<void> {
-    await super.readAsync(offset, target);
-    const bad = this.trust.check(offset, target.length, target);
-    if (bad.length > 0) throw new DamagedError(damagedMessage(this.file.path, bad));
-  }
-
   override view(): undefined {
     return undefined;
   }
 
   /**
-   * A copy of a snapshot goes through read(), block by block checked: a kernel copy, or skipping
-   * its holes, would copy a damaged block unchecked and give it a fresh, valid checksum.
+   * A copy of a snapshot goes through read(), block by block checked: skipping its holes would
+   * copy a damaged block unchecked and give it a fresh, valid checksum.
    */
   override dataExtents(): undefined {
     return undefined;
-  }
-
-  override copyTo(): boolean {
-    return false;
   }
 
   /** Checks every block (a worker thread and this one) and remembers the result for later reads. */
@@ -83,10 +73,6 @@ export class SnapshotSource extends SegmentSource {
   /** Segment reads without the block check: for Unchecked only. */
   readUnchecked(offset: number, target: Uint8Array): void {
     super.read(offset, target);
-  }
-
-  readUncheckedAsync(offset: number, target: Uint8Array): Promise<void> {
-    return super.readAsync(offset, target);
   }
 
   viewUnchecked(offset: number, length: number): Uint8Array | undefined {
@@ -132,11 +118,6 @@ class Unchecked implements Source {
 
   read(offset: number, target: Uint8Array): void {
     this.snapshot.readUnchecked(offset, target);
-    this.handedOut(offset, target);
-  }
-
-  async readAsync(offset: number, target: Uint8Array): Promise<void> {
-    await this.snapshot.readUncheckedAsync(offset, target);
     this.handedOut(offset, target);
   }
 
