@@ -1,4 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SourceLostError, errorFromCode } from '../core/errors';
@@ -14,6 +13,7 @@ import { Client, type Params, type Reply, type RequestName } from '../shared/mes
 import type { RecordStats } from '../core/record/recorder';
 import { LastBytes } from './last-bytes';
 import { AGENT_TIMEOUT_MS, MAX_TRANSFER, agentProtocol, type AgentProtocol, type HistoryReply, type RecordingOverview, type SeekReply, type SnapshotSummary } from './protocol';
+import { ChildLink, InProcessLink, type AgentLink, type LinkEvents, type ServerFactory } from './agent-link';
 
 /** The link to the agent: up, lost (the agent died or the source went away), or closed by us. */
 export type LinkState = 'connected' | 'disconnected' | 'closed';
@@ -25,6 +25,17 @@ export interface AttachOptions {
   /** The agent's entry point; by default agent/main.js next to this bundle's folder. */
   agentPath?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run the agent's side in this process (see AgentLink), with the server this makes: for sources
+   * read with pread only, where no mapping can raise SIGBUS and no socket or native call can block
+   * (the CLI decides, cli/attach.ts; passed in so that only a bundle that uses it contains it).
+   */
+  inProcess?: ServerFactory;
+  /**
+   * Keep a copy of what reads return, to show when the agent is gone (lastBytes; the extension's
+   * views). The CLI, which shows nothing afterwards, says false: a 64 MiB dump kept 64 MiB.
+   */
+  keepLastBytes?: boolean;
 }
 
 export interface LongWork {
@@ -73,30 +84,25 @@ export class RemoteSession {
   private readonly changes = new Emitter<Tick>();
   private readonly peerTables = new Emitter<PeerTable>();
   private readonly recordStats = new Emitter<RecordStats>();
-  private stderrTail = '';
-  private readonly exited: Promise<void>;
+  private readonly link: AgentLink;
   /** Backing files the agent maps for this session, with their sizes then: to name a SIGBUS. */
   private readonly mappedFiles = new Map<string, number>();
 
   private constructor(
     readonly source: string,
     private readonly options: AttachOptions,
-    private readonly child: ChildProcess,
+    startLink: (events: LinkEvents) => AgentLink,
   ) {
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (text: string) => {
-      this.stderrTail = (this.stderrTail + text).slice(-4096);
-    });
     this.client = new Client(
       agentProtocol,
       {
-        post: (message) => this.post(message),
+        post: (message) => this.link.post(message, () => this.reason),
         peer: 'the agent',
         timeoutMs: AGENT_TIMEOUT_MS,
         toError: errorFromCode,
         onHandlerError: reportListenerError,
         onMalformed: (err) => {
-          this.stderrTail += `\nmalformed message from the agent: ${err.message}`;
+          if (this.link instanceof ChildLink) this.link.note(`\nmalformed message from the agent: ${err.message}`);
         },
       },
       {
@@ -109,28 +115,19 @@ export class RemoteSession {
         recording: (e) => this.recordStats.emit(e.stats),
       },
     );
-    child.on('message', (message) => this.client.receive(message));
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.lose(describeAgentExit(code, signal, this.stderrTail, signal === 'SIGBUS' ? this.shrunkFile() : undefined));
-        resolve();
-      });
+    this.link = startLink({
+      message: (message) => this.client.receive(message),
+      exit: (code, signal, stderrTail) => this.lose(describeAgentExit(code, signal, stderrTail, signal === 'SIGBUS' ? this.shrunkFile() : undefined)),
+      error: (err) => this.lose(`the agent could not be started: ${err.message}`),
     });
-    child.on('error', (err) => this.lose(`the agent could not be started: ${err.message}`));
   }
 
-  /** Starts an agent and opens the source in it. Rejects with InputError for a bad source. */
+  /** Starts an agent (or, with inProcess, the agent's side here) and opens the source in it. Rejects with InputError for a bad source. */
   static async attach(source: string, options: AttachOptions = {}): Promise<RemoteSession> {
-    const agentPath = options.agentPath ?? path.join(__dirname, '..', 'agent', 'main.js');
-    const child = fork(agentPath, [], {
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      // Its own process group: a Ctrl-C reaches the parent only, which then stops the agent in order.
-      detached: true,
-      execArgv: [],
-      env: options.env ?? process.env,
+    const session = new RemoteSession(source, options, (events) => {
+      if (options.inProcess) return new InProcessLink(options.inProcess, events);
+      return ChildLink.start(options.agentPath ?? path.join(__dirname, '..', 'agent', 'main.js'), options.env ?? process.env, events);
     });
-    const session = new RemoteSession(source, options, child);
     try {
       session.opened = await session.request('open', { source, writable: options.writable ?? false, ...(options.recording ? { recording: true } : {}) });
       if (session.opened.info.kind === 'file') session.noteFile(source);
@@ -146,8 +143,9 @@ export class RemoteSession {
     return RemoteSession.attach(this.source, this.options);
   }
 
+  /** The agent process; undefined when the agent's side runs in this process. */
   get agentPid(): number | undefined {
-    return this.child.pid;
+    return this.link.pid;
   }
 
   /** The link's state; it changes only here (lose, close). */
@@ -190,14 +188,17 @@ export class RemoteSession {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
+    let out: Uint8Array | undefined;
     for (let done = 0; done < length; done += MAX_TRANSFER) {
       const n = Math.min(MAX_TRANSFER, length - done);
       const { bytes } = await this.request('read', { offset: offset + done, length: n });
       if (bytes.length !== n) throw new MessageError(`the agent returned ${bytes.length} bytes for a read of ${n}`);
-      out.set(bytes, done);
+      // One piece is handed out as it came (nobody else holds it); more are joined.
+      if (n === length) out = bytes;
+      else (out ??= new Uint8Array(length)).set(bytes, done);
     }
-    this.lastBytes.record(offset, out);
+    out ??= new Uint8Array(0);
+    if (this.options.keepLastBytes !== false) this.lastBytes.record(offset, out);
     return out;
   }
 
@@ -359,7 +360,7 @@ export class RemoteSession {
   /** Stops the agent. Safe to call in any state. */
   async close(): Promise<void> {
     if (this.linkState === 'closed') return;
-    const wasConnected = this.linkState === 'connected' && this.child.connected;
+    const wasConnected = this.linkState === 'connected' && this.link.connected;
     // Closed from here on (the agent's exit after this is no disconnect); only the close goes out.
     this.linkState = 'closed';
     if (wasConnected) {
@@ -370,26 +371,13 @@ export class RemoteSession {
       }
     }
     this.client.close(new SourceLostError(this.reason ?? 'the session was closed'));
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const killer = setTimeout(() => this.child.kill('SIGKILL'), 2_000);
-      if (!wasConnected) this.child.kill('SIGTERM');
-      await this.exited;
-      clearTimeout(killer);
-    }
+    await this.link.stop(wasConnected);
   }
 
   /** One request to the agent; the protocol gives its timeout (long ones have none, and a signal). */
   private request<K extends RequestName<AgentProtocol>>(type: K, params: Params<AgentProtocol, K>, work: LongWork = {}): Promise<Reply<AgentProtocol, K>> {
     if (this.linkState === 'closed') return Promise.reject(new SourceLostError(this.reason ?? 'the session was closed'));
     return this.client.request(type, params, work);
-  }
-
-  /** Sends over the IPC channel; a message that cannot go means the agent is gone. */
-  private post(message: unknown): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (!this.child.connected) return reject(new SourceLostError(this.reason ?? 'the agent is not running'));
-      this.child.send(message as object, (err) => (err ? reject(new SourceLostError(this.reason ?? `the agent is gone: ${err.message}`)) : resolve()));
-    });
   }
 
   /** The session becomes disconnected (once), pending requests fail, the agent is let go. */
@@ -399,6 +387,6 @@ export class RemoteSession {
     this.reason = reason;
     this.client.close(new SourceLostError(reason));
     this.disconnected.emit(reason);
-    if (this.child.connected) this.child.disconnect();
+    this.link.disconnect();
   }
 }

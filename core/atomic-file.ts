@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './builtins';
 import { InputError, describeSystemError } from './errors';
 import type { FileIdentity } from './source';
+import { linkFd } from './sys/link';
+import { nativeAvailable } from './sys/libc';
 
 /**
  * Files we create (snapshots, exports) appear whole or not at all: written to a temporary file in
@@ -96,7 +98,7 @@ export function openTemp(tempPath: string): number {
   try {
     // 0600: a copy of shared memory may hold what the segment's owner kept private; the user can
     // widen it, we do not.
-    return fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    return fs.openSync(tempPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
   } catch (err) {
     throw new InputError(`cannot create ${tempPath}: ${describeSystemError(err)}`);
   }
@@ -127,6 +129,61 @@ export function publish(tempPath: string, target: string, force: boolean, source
     fs.unlinkSync(tempPath);
   }
   syncDir(path.dirname(target));
+}
+
+/**
+ * A temporary file for a new file at `target`: without a name where the file system can make one
+ * (O_TMPFILE: ext4, xfs, btrfs, tmpfs), so that nothing is left behind whatever kills the process
+ * (SIGKILL, a crash, a power cut) before it is published; else with the name `named` (or a fresh one).
+ */
+export interface TempFile {
+  fd: number;
+  /** Its name, when it has one. */
+  path: string | undefined;
+}
+
+/** O_TMPFILE (Linux: __O_TMPFILE | O_DIRECTORY on x86-64 and arm64; Node does not export it). */
+const O_TMPFILE = 0o20200000;
+
+export function createTemp(target: string, named?: string): TempFile {
+  if (nativeAvailable()) {
+    try {
+      return { fd: fs.openSync(path.dirname(target), O_TMPFILE | fs.constants.O_RDWR, 0o600), path: undefined };
+    } catch {
+      // a file system without unnamed files: a named one below
+    }
+  }
+  const p = named ?? tempPathFor(target);
+  return { fd: openTemp(p), path: p };
+}
+
+/** publish() for a TempFile; an unnamed one is given its name by linkat (fsync it first). */
+export function publishTemp(temp: TempFile, target: string, force: boolean, source?: FileIdentity): void {
+  if (temp.path !== undefined) return publish(temp.path, target, force, source);
+  if (force) {
+    // A name of its own first (a link cannot replace), then the rename over the target.
+    const named = tempPathFor(target);
+    linkFd(temp.fd, named);
+    try {
+      publish(named, target, true, source);
+    } catch (err) {
+      discardTemp(named);
+      throw err;
+    }
+    return;
+  }
+  try {
+    linkFd(temp.fd, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`${target} already exists (use --force to replace it)`);
+    throw err;
+  }
+  syncDir(path.dirname(target));
+}
+
+/** Removes a temporary file if it has a name (an unnamed one goes with its descriptor); never throws. */
+export function discardTempFile(temp: TempFile): void {
+  if (temp.path !== undefined) discardTemp(temp.path);
 }
 
 /** Removes a temporary file if it is there; never throws (used on error paths). */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { SourceLostError } from './errors';
 import type { CheckedPass } from './snapshot/checked-pass';
 import { Emitter, type Unsubscribe } from './events';
+import type { Range } from './numbers';
 
 export type SourceKind = 'file' | 'snapshot' | 'ivshmem' | 'recording';
 
@@ -51,6 +52,12 @@ export interface Source {
    * process (a guest copy); undefined means: use read(). Only good until the next await.
    */
   view(offset: number, length: number): Uint8Array | undefined;
+  /**
+   * Bulk copies (snapshots): the data extents of [offset, offset + length) in order, the rest of the
+   * range reading as zeros without being stored (holes), when the source can tell (a file:
+   * SEEK_DATA); undefined means: all of it may be data. Checks, like read(), that the source is there.
+   */
+  dataExtents?(offset: number, length: number): Range[] | undefined;
   /** Writes data at offset, in place. Only for writable sources. */
   write(offset: number, data: Uint8Array): void;
   /**

@@ -284,7 +284,9 @@ export class Session implements vscode.Disposable {
       if (remote.state !== 'connected') return;
       const ranges = [...this.viewports.values()].slice(0, 64);
       try {
-        if (this.current.name !== 'live' || ranges.length === 0) await remote.unwatch();
+        // A snapshot never changes: nothing to watch. (Its baseline read would also fail again on
+        // a damaged block, already told once at open and shown in the view's status.)
+        if (this.current.name !== 'live' || ranges.length === 0 || remote.info.kind === 'snapshot') await remote.unwatch();
         else {
           // (the agent takes the slower of the two when idle: a tick above 100 ms stays as it is)
           const baseline = await remote.watch(ranges, this.tickMs(), VIEW_IDLE_INTERVAL_MS);

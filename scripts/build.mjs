@@ -24,6 +24,8 @@ await Promise.all([
   // The agent checks snapshot blocks on a worker thread (core/snapshot/integrity.ts looks for it
   // next to the bundle that runs it).
   build({ ...common, entryPoints: ['core/snapshot/verify-worker.ts'], outfile: 'dist/agent/verify-worker.js' }),
+  // ... and so does the CLI, which runs the agent's side in its own process for files and snapshots.
+  build({ ...common, entryPoints: ['core/snapshot/verify-worker.ts'], outfile: 'dist/cli/verify-worker.js' }),
   build({ ...common, entryPoints: ['extension/main.ts'], outfile: 'dist/extension/main.js', external: [...common.external, 'vscode'] }),
   // The webview runs in a browser: no Node, one script (its CSP allows nothing else).
   build({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: true, logLevel: 'warning' }),

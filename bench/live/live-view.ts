@@ -34,6 +34,9 @@ const opt = (name: string, fallback: number): number => {
 const WRITES = opt('writes', 200);
 const IDLE_SECONDS = opt('idle-seconds', 30);
 const QUIET_WRITES = opt('quiet-writes', 20);
+// Which code-server (scripts/lib/code-servers.json): the Node 20 one unless --code-server VERSION.
+const csAt = args.indexOf('--code-server');
+const CODE_SERVER = csAt >= 0 ? args[csAt + 1] : undefined;
 const GIB = 2 ** 30;
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const DEFAULT_TICK: number = pkg.contributes.configuration.properties['shmemInspector.tickInterval'].default;
@@ -134,7 +137,7 @@ function cmdline(pid: number): string {
 /** code-server's extension host CPU with nothing of ours installed: the floor under our figure. */
 async function baselineHostCpu(seconds: number): Promise<number> {
   const { dir, cleanup } = tempDir('shmem-inspect-bench-baseline-');
-  const wb = await openWorkbench({ dir, withoutProduct: true });
+  const wb = await openWorkbench({ dir, withoutProduct: true, ...(CODE_SERVER ? { version: CODE_SERVER } : {}) });
   try {
     let host: number | undefined;
     const until = Date.now() + 60_000;
@@ -337,6 +340,7 @@ async function main(): Promise<void> {
 
   const wb = await openWorkbench({
     dir,
+    ...(CODE_SERVER ? { version: CODE_SERVER } : {}),
     env: { SHMEM_BENCH_DIR: cmdDir },
     extraExtensions: {
       'shmem-tools.shmem-inspector-bench-0.0.1': {
@@ -348,7 +352,7 @@ async function main(): Promise<void> {
   // Interrupted (Ctrl-C, a timeout): close code-server and the browser, or they keep running.
   const stop = (): void => void wb.close().finally(() => (cleanup(), process.exit(130)));
   process.once('SIGINT', stop).once('SIGTERM', stop);
-  const figures: Record<string, unknown> = { date: new Date().toISOString(), defaultTickMs: DEFAULT_TICK, cores: (await import('node:os')).cpus().length };
+  const figures: Record<string, unknown> = { date: new Date().toISOString(), codeServer: CODE_SERVER ?? 'the Node 20 one', defaultTickMs: DEFAULT_TICK, cores: (await import('node:os')).cpus().length };
   try {
     const readyFile = path.join(cmdDir, 'ready.json');
     const until = Date.now() + 120_000;

@@ -1,5 +1,6 @@
 import { formatBytes, hex } from '../../core/numbers';
-import { RemoteSession } from '../../agent/remote-session';
+import type { RemoteSession } from '../../agent/remote-session';
+import { attach } from '../attach';
 import type { DiffReply } from '../../agent/protocol';
 import { damagedMessage, describeRanges } from '../../core/snapshot/integrity';
 import type { Range } from '../../core/numbers';
@@ -26,7 +27,7 @@ export const diff: Command = {
   },
   async run(args, { signal }) {
     const [a, b] = args.positionals as [string, string];
-    const session = await RemoteSession.attach(a);
+    const session = await attach(a, { others: [b] });
     const progress = new ProgressLine('diff');
     try {
       const layoutFile = args.values.get('layout');

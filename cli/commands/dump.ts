@@ -1,6 +1,7 @@
-import { hexdump } from '../../core/hexdump';
+import { hexdump, hexdumpSize } from '../../core/hexdump';
 import { parseOffset, resolveRange } from '../../core/numbers';
-import { RemoteSession } from '../../agent/remote-session';
+import type { RemoteSession } from '../../agent/remote-session';
+import { attach } from '../attach';
 import { EXIT, writeOut } from '../output';
 import type { Command } from '../command';
 import { layoutFor, typeName } from '../layout-file';
@@ -24,15 +25,18 @@ export const dump: Command = {
   async run(args, { signal }) {
     const offset = args.values.has('offset') ? parseOffset(args.values.get('offset')!, '--offset') : undefined;
     const length = args.values.has('length') ? parseOffset(args.values.get('length')!, '--length') : undefined;
-    const session = await RemoteSession.attach(args.positionals[0]!);
+    const session = await attach(args.positionals[0]!);
     try {
       const range = resolveRange(session.info.size, offset, length);
       const layout = layoutFor(session, args.values.get('layout'));
       if (layout) return await dumpFields(session, layout, range, signal);
+      // One output buffer for every piece: each is written out (writeOut waits until it has gone)
+      // before the next is formatted into it (a 64 MiB dump peaked at 105 MiB with a new one each time).
+      const out = Buffer.allocUnsafe(hexdumpSize(Math.min(PIECE, range.length)));
       for (let done = 0; done < range.length && !signal.aborted; done += PIECE) {
         const n = Math.min(PIECE, range.length - done);
         const bytes = await session.read(range.offset + done, n);
-        await writeOut(hexdump(bytes, range.offset + done));
+        await writeOut(hexdump(bytes, range.offset + done, out));
       }
       return signal.aborted ? EXIT.interrupted : EXIT.ok;
     } finally {

@@ -1,5 +1,5 @@
 import { formatBytes, hex } from '../../core/numbers';
-import { RemoteSession } from '../../agent/remote-session';
+import { attach } from '../attach';
 import { damagedMessage } from '../../core/snapshot/integrity';
 import { EXIT, ProgressLine, printError, writeOut } from '../output';
 import type { Command } from '../command';
@@ -17,7 +17,7 @@ export const info: Command = {
   },
   async run(args, { signal }) {
     if (looksLikeRecording(args.positionals[0]!)) return recordingInfo(args.positionals[0]!, args.flags.has('json'));
-    const session = await RemoteSession.attach(args.positionals[0]!);
+    const session = await attach(args.positionals[0]!);
     try {
       const { info: source, snapshot } = session;
       const facts: Record<string, unknown> = { kind: source.kind, source: source.description, size: source.size };
@@ -62,7 +62,7 @@ export const info: Command = {
             `layout:       ${snapshot.layoutBytes > 0 ? `embedded (${snapshot.layoutBytes} bytes)` : 'none'}`,
             corrupt
               ? `data:         CORRUPTED: ${facts.badBlocks} of ${snapshot.blocks} blocks of ${formatBytes(snapshot.blockSize)} do not match their checksum (first at ${hex(facts.firstBadOffset as number)})`
-              : `data:         OK (${snapshot.blocks} blocks of ${formatBytes(snapshot.blockSize)} match their CRC-32)`,
+              : `data:         OK (${snapshot.blocks} blocks of ${formatBytes(snapshot.blockSize)} match their ${snapshot.formatVersion === 1 ? 'CRC-32' : 'checksum (XXH64 of their pages)'})`,
           );
         }
         await writeOut(`${lines.join('\n')}\n`);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { formatBytes } from '../../core/numbers';
-import { RemoteSession } from '../../agent/remote-session';
+import { attach } from '../attach';
 import { EXIT, ProgressLine } from '../output';
 import type { Command } from '../command';
 import { UsageError } from '../args';
@@ -21,7 +21,7 @@ export const snapshot: Command = {
     const output = args.values.get('output');
     if (output === undefined) throw new UsageError('-o FILE is required');
     const target = output;
-    const session = await RemoteSession.attach(args.positionals[0]!);
+    const session = await attach(args.positionals[0]!);
     const progress = new ProgressLine(`snapshot ${path.basename(target)}`);
     try {
       // The layout is checked against this segment before it is embedded.

@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../builtins';
 import { MAX_OFFSET } from '../numbers';
 import { FormatError } from '../snapshot/format';
 import { MAX_WATCHED_BYTES } from '../watch/range-watcher';

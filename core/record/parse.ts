@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../builtins';
 import { MAX_VECTORS } from '../ivshmem/messages';
 import { FormatError } from '../snapshot/format';
 import { chunkCount, type RecordingHeader } from './header';

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { InputError, SourceLostError } from '../errors';
 import { formatBytes, type Range } from '../numbers';
 import type { Source } from '../source';

@@ -17,7 +17,6 @@ export class BlockTrust {
   /** One state per block, over a SharedArrayBuffer (a verify worker writes into it too). */
   readonly state: Uint8Array;
   readonly checker: BlockChecker;
-  private scratch: Buffer | undefined;
 
   constructor(
     readonly data: ChecksummedData,
@@ -87,9 +86,8 @@ export class BlockTrust {
     const start = index * this.data.blockSize;
     const length = this.checker.lengthOf(index);
     if (bytes && start >= offset && start + length <= offset + bytes.length) return this.checker.matches(index, bytes.subarray(start - offset, start - offset + length));
-    this.scratch ??= Buffer.allocUnsafe(this.data.blockSize);
     let good = false;
-    this.checker.scan(this.fd, this.dataOffset, index, index + 1, this.scratch, (_, ok) => (good = ok));
+    this.checker.scan(this.fd, this.dataOffset, index, index + 1, (_, ok) => (good = ok));
     return good;
   }
 }

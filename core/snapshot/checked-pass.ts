@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { workerThreads } from '../builtins';
 import { CancelledError } from '../errors';
 import { yieldToEventLoop } from '../file-io';
 import type { Range } from '../numbers';
@@ -39,8 +39,8 @@ export interface CheckProgress {
 
 function targetOf(trust: BlockTrust): VerifyTarget {
   // Only what the checks need: a header's layout text and torn list stay here.
-  const { size, blockSize, blockChecksums } = trust.data;
-  return { fd: trust.fd, dataOffset: trust.dataOffset, data: { size, blockSize, blockChecksums }, state: trust.state };
+  const { version, size, blockSize, blockChecksums } = trust.data;
+  return { fd: trust.fd, dataOffset: trust.dataOffset, data: { version, size, blockSize, blockChecksums }, state: trust.state };
 }
 
 /**
@@ -85,7 +85,7 @@ export async function checkAll(trusts: readonly BlockTrust[], progress: CheckPro
 function inWorker(trusts: readonly BlockTrust[], progress: CheckProgress): Promise<void> {
   const total = trusts.reduce((s, t) => s + t.data.size, 0);
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_FILE, { workerData: trusts.map(targetOf) });
+    const worker = new (workerThreads().Worker)(WORKER_FILE, { workerData: trusts.map(targetOf) });
     let settled = false;
     const finish = (fn: () => void): void => {
       if (settled) return;

@@ -1,11 +1,13 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../builtins';
 import { MAX_OFFSET } from '../numbers';
 
 /**
- * The .shmsnap format, version 1 (see docs/snapshot-format.md). All integers little-endian.
+ * The .shmsnap format, version 2 (see docs/snapshot-format.md). All integers little-endian.
+ * Version 1 has the same layout; only its block checksums differ (CRC-32 of the block's bytes;
+ * version 2: page-hash.ts). Writers write version 2; readers read both.
  *
  *   0  magic "SHMSNAP\0"        8
- *   8  format version (1)       u32
+ *   8  format version (1, 2)    u32
  *  12  header length            u32   multiple of 4096; the raw bytes start here
  *  16  segment size             u64
  *  24  capture time, ms (UTC)   u64
@@ -18,14 +20,17 @@ import { MAX_OFFSET } from '../numbers';
  *  56  block count              u32   = ceil(segment size / block size)
  *  60  header CRC-32            u32   over the used header bytes with this field as 0
  *  64  source text, layout text, zero padding to 8, torn ranges (u64 offset, u64 length each),
- *      block CRC-32s (u32 each), zero padding to the header length
+ *      block checksums (u32 each), zero padding to the header length
  *
  * The raw bytes follow, page-aligned, so `dd bs=4096 skip=<header length / 4096>` cuts them out
  * and they can be mapped directly; blocks of zeros are left as holes.
  */
 
 export const MAGIC = Buffer.from('SHMSNAP\0', 'latin1');
-export const FORMAT_VERSION = 1;
+/** The version writers write. */
+export const FORMAT_VERSION = 2;
+/** The oldest version readers read. */
+export const OLDEST_VERSION = 1;
 export const FIXED_HEADER = 64;
 export const PAGE = 4096;
 export const DEFAULT_BLOCK_SIZE = 64 * 1024;
@@ -129,9 +134,9 @@ export function declaredHeaderLength(fixed: Uint8Array, fileSize: number): numbe
   const buf = Buffer.from(fixed.buffer, fixed.byteOffset, fixed.byteLength);
   if (!buf.subarray(0, 8).equals(MAGIC)) throw new FormatError('not a Shared Memory Inspector snapshot (bad magic)');
   const version = buf.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) {
+  if (version < OLDEST_VERSION || version > FORMAT_VERSION) {
     throw new FormatError(
-      version > FORMAT_VERSION ? `written by a newer version of the format (${version}); this tool reads version ${FORMAT_VERSION}` : `unknown format version ${version}`,
+      version > FORMAT_VERSION ? `written by a newer version of the format (${version}); this tool reads versions ${OLDEST_VERSION} to ${FORMAT_VERSION}` : `unknown format version ${version}`,
     );
   }
   const length = buf.readUInt32LE(12);
@@ -222,7 +227,7 @@ export function decodeHeader(whole: Buffer, fileSize: number): SnapshotHeader {
   for (let i = 0; i < blocks; i++, p += 4) blockChecksums[i] = buf.readUInt32LE(p);
 
   return {
-    version: FORMAT_VERSION,
+    version: buf.readUInt32LE(8),
     headerLength: headerLen,
     size,
     time: Number(time64),

@@ -79,8 +79,8 @@ export class SnapshotFile {
 
   /** Checks every block against its checksum (see integrity.ts): on a worker thread when it can. */
   async verify(progress: Progress = {}): Promise<VerifyResult> {
-    const { size, blockSize, blockChecksums } = this.header;
-    const trust = new BlockTrust({ size, blockSize, blockChecksums }, this.fd, this.header.headerLength);
+    const { version, size, blockSize, blockChecksums } = this.header;
+    const trust = new BlockTrust({ version, size, blockSize, blockChecksums }, this.fd, this.header.headerLength);
     await checkAll([trust], progress);
     const badBlocks = trust.badBlocks();
     progress.onProgress?.(size, size);

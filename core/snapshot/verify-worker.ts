@@ -14,7 +14,7 @@ const RUN_BYTES = 1 << 20;
 
 const targets = (workerData as VerifyTarget[]).map((t) => {
   const run = Math.max(1, Math.floor(RUN_BYTES / t.data.blockSize));
-  return { ...t, checker: new BlockChecker(t.data), run, buf: Buffer.allocUnsafe(run * t.data.blockSize), next: t.state.length - 1 };
+  return { ...t, checker: new BlockChecker(t.data), run, next: t.state.length - 1 };
 });
 let done = 0;
 let lastReport = Date.now();
@@ -26,7 +26,7 @@ for (let busy = true; busy; ) {
     busy = true;
     const first = claimRun(t.state, t.next, t.run);
     if (first <= t.next) {
-      t.checker.scan(t.fd, t.dataOffset, first, t.next + 1, t.buf, (index, good) => Atomics.store(t.state, index, good ? GOOD : BAD));
+      t.checker.scan(t.fd, t.dataOffset, first, t.next + 1, (index, good) => Atomics.store(t.state, index, good ? GOOD : BAD));
       done += Math.min(t.data.size, (t.next + 1) * t.data.blockSize) - first * t.data.blockSize;
     }
     t.next = first <= t.next ? first - 1 : t.next - 1;

@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import { InputError, SourceLostError, describeSystemError } from '../errors';
 import { preadFully, pwriteFully } from '../file-io';
+import type { Range } from '../numbers';
+import { dataExtents } from '../sys/extents';
+import { nativeAvailable } from '../sys/libc';
 import { SharedMapping } from '../sys/mmap';
 
 /**
@@ -49,6 +52,20 @@ export class SegmentIO {
       throw new InputError(`cannot read ${this.label} at ${offset}: ${describeSystemError(err)}`);
     }
     if (n < target.length) throw new SourceLostError(this.whyGone() ?? `${this.label} ended early at ${offset + n}`);
+  }
+
+  /**
+   * The data extents of [offset, offset + length) of the segment (SEEK_DATA), in segment offsets;
+   * undefined without the native library or where the file system cannot tell.
+   */
+  dataExtents(offset: number, length: number): Range[] | undefined {
+    if (!nativeAvailable()) return undefined;
+    try {
+      return dataExtents(this.fd, this.base + offset, this.base + offset + length).map((e) => ({ offset: e.offset - this.base, length: e.length }));
+    } catch (err) {
+      if (err instanceof InputError) return undefined;
+      throw new InputError(`cannot examine ${this.label} at ${offset}: ${describeSystemError(err)}`);
+    }
   }
 
   write(offset: number, data: Uint8Array): void {

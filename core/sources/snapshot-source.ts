@@ -49,6 +49,14 @@ export class SnapshotSource extends SegmentSource {
     return undefined;
   }
 
+  /**
+   * A copy of a snapshot goes through read(), block by block checked: skipping its holes would
+   * copy a damaged block unchecked and give it a fresh, valid checksum.
+   */
+  override dataExtents(): undefined {
+    return undefined;
+  }
+
   /** Checks every block (a worker thread and this one) and remembers the result for later reads. */
   async verify(progress: CheckProgress = {}): Promise<VerifyResult> {
     await checkAll([this.trust], progress);
@@ -97,8 +105,12 @@ class Unchecked implements Source {
 
   constructor(
     private readonly snapshot: SnapshotSource,
-    private readonly partner?: Unchecked,
-  ) {}
+    private partner?: Unchecked,
+  ) {
+    // Both ways: whichever side checks a block first, the other takes its verdict for equal bytes
+    // (a diff reads B ahead of A: A then finds B's blocks checked).
+    if (partner) partner.partner ??= this;
+  }
 
   get info(): SourceInfo {
     return this.snapshot.info;

@@ -5,10 +5,9 @@ import * as path from 'node:path';
 import { CliProcess, runCli } from '../helpers/cli';
 import { ROOT, childrenOf, eventually, fdTargets, seededBytes, tempDir } from '../helpers/temp';
 
-/** The child of `parent` that has `file` mapped (read from /proc), if any. */
-/** The child of `parent` (the agent) that holds `file` open, if any. */
-function agentHolding(parent: number, file: string): number | undefined {
-  return childrenOf(parent).find((pid) => fdTargets(pid).includes(file));
+/** The process that holds `file` open: the CLI itself (files are read in its process) or a child of it. */
+function processHolding(cli: number, file: string): number | undefined {
+  return [cli, ...childrenOf(cli)].find((pid) => fdTargets(pid).includes(file));
 }
 
 test('diff of snapshots and live files: ranges, the tail of the longer side, JSON', async (t) => {
@@ -81,20 +80,20 @@ test('diff: bad input, and a live side that disconnects midway', async (t) => {
   const other = path.join(dir, 'other');
   fs.writeFileSync(other, Buffer.alloc(1024 * 1024 * 1024, 1));
   const proc = new CliProcess(['diff', big, other]);
-  // Truncate while the diff runs: stop the agent once it has opened B (before comparing), make sure
-  // it has not finished with B (it closes B when done), truncate, let it go on. A fast machine
-  // compares 1 GiB in a quarter of a second: no race with the clock.
-  const agent = await eventually(() => agentHolding(proc.child.pid!, other), 10_000, 'the agent to open B');
-  process.kill(agent, 'SIGSTOP');
+  // Truncate while the diff runs: stop the process that compares once it has opened B (before
+  // comparing), make sure it has not finished with B (it closes B when done), truncate, let it go
+  // on. A fast machine compares 1 GiB in a quarter of a second: no race with the clock.
+  const holder = await eventually(() => processHolding(proc.child.pid!, other), 10_000, 'B to be opened');
+  process.kill(holder, 'SIGSTOP');
   try {
-    assert.ok(fdTargets(agent).includes(other), 'the diff was over before the test could stop it');
+    assert.ok(fdTargets(holder).includes(other), 'the diff was over before the test could stop it');
     fs.truncateSync(other, 4096);
   } finally {
-    process.kill(agent, 'SIGCONT');
+    process.kill(holder, 'SIGCONT');
   }
   const { code } = await proc.exited;
   assert.equal(code, 3, proc.stderr);
-  // The agent notices the new size before it reads the lost pages, or its pread comes up short:
+  // The diff notices the new size before it reads the lost pages, or its pread comes up short:
   // either way one clear line, exit 3 (reads are pread: nothing can raise SIGBUS).
   assert.match(proc.stderr, /^shmem-inspect: disconnected: the backing file was truncated from 1073741824 to 4096 bytes\n$/);
 });

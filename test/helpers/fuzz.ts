@@ -36,14 +36,15 @@ export interface FuzzTarget {
   expected: (err: unknown) => boolean;
 }
 
-const validHeader = (() => {
+/** A valid header of each format version readers read (1: CRC-32 blocks; 2: XXH64 pages). */
+const validHeaders = [1, 2].map((version) => {
   const h: SnapshotHeader = {
-    version: 1, headerLength: 0, size: 200_000, time: Date.now(), blockSize: 65536, peerId: 3, checked: true,
+    version, headerLength: 0, size: 200_000, time: Date.now(), blockSize: 65536, peerId: 3, checked: true,
     source: '/dev/shm/x', layout: '{"regions":[]}', torn: [{ offset: 4096, length: 4096 }], blockChecksums: new Uint32Array(4),
   };
   h.headerLength = headerLength(Buffer.byteLength(h.source), Buffer.byteLength(h.layout!), 1, 4);
   return encodeHeader(h);
-})();
+});
 
 const LAYOUT = fs.readFileSync(path.join(ROOT, 'examples', 'ring.shmlayout.json'), 'utf8');
 
@@ -107,7 +108,7 @@ let tinyBase: Buffer | undefined;
 export const TARGETS: FuzzTarget[] = [
   {
     name: 'snapshot header',
-    make: (random) => Array.from(mutateBytes(validHeader, random)),
+    make: (random) => Array.from(mutateBytes(validHeaders[random(validHeaders.length)]!, random)),
     run: (input) => {
       const b = Buffer.from(input as number[]);
       decodeHeader(b, b.length + 200_000);

@@ -82,6 +82,20 @@ export function childrenOf(pid: number): number[] {
   });
 }
 
+/**
+ * Whether `pid` (or a child of it: an agent) has a new file open in `dir` other than `except`: a
+ * snapshot under way. Its file may have no name (O_TMPFILE: "/dir/#123 (deleted)") or a hidden one.
+ */
+export function writingIn(pid: number, dir: string, except: string[]): boolean {
+  return [pid, ...childrenOf(pid)].some((p) => {
+    try {
+      return fdTargets(p).some((t) => t.startsWith(`${dir}/`) && !except.includes(t));
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 /** Polls until check() returns a value, or fails after timeoutMs. */
 export async function eventually<T>(check: () => T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { hexdump } from '../../core/hexdump';
+import { hexdump, hexdumpSize } from '../../core/hexdump';
 
 test('a full and a partial line look like xxd', () => {
   const bytes = Buffer.from('Hello, world!\x00\x01\xff~\x7f abc', 'latin1');
@@ -30,4 +30,30 @@ test('an odd byte count pads the hex area so the text column stays put', () => {
     assert.ok(line.endsWith(`${'A'.repeat(n)}\n`));
   }
   assert.equal(hexdump(Buffer.alloc(0), 0).length, 0);
+});
+
+test('large pieces (formatted by the WebAssembly kernel) equal the line-by-line formatting', () => {
+  // Past WASM_FROM_LINES whole lines, and more than one kernel call (65,536 lines), ending in a partial line.
+  const bytes = Buffer.alloc(70_000 * 16 + 7);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + (i >> 9)) & 255;
+  for (const start of [0, 5, 0xfff00000]) {
+    const big = hexdump(bytes, start);
+    // The same bytes in small pieces (below the kernel's threshold: written by the JavaScript loop).
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += 4000 * 16) pieces.push(hexdump(bytes.subarray(at, Math.min(bytes.length, at + 4000 * 16)), start + at));
+    assert.ok(big.equals(Buffer.concat(pieces)), `start ${start}`);
+    const lines = big.toString('latin1').split('\n');
+    assert.equal(lines.length, 70_001 + 1);
+    assert.equal(lines[69_999], hexdump(bytes.subarray(69_999 * 16, 70_000 * 16), start + 69_999 * 16).toString('latin1').trimEnd());
+  }
+});
+
+test('a dump written piece by piece into one reused buffer gives the same lines', () => {
+  const bytes = Buffer.alloc(3 * 65536 + 20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 255;
+  const out = Buffer.alloc(hexdumpSize(65536));
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += 65536) pieces.push(Buffer.from(hexdump(bytes.subarray(at, at + 65536), at, out)));
+  assert.ok(Buffer.concat(pieces).equals(hexdump(bytes, 0)));
+  assert.ok(hexdumpSize(16) >= hexdump(Buffer.alloc(16), 2 ** 47).length);
 });

@@ -69,7 +69,7 @@ function broken(mutate: (buf: Buffer) => void, fileSizeDelta = 0): () => void {
 
 const rejections: [string, () => void, RegExp][] = [
   ['bad magic', broken((b) => b.write('NOTSNAP!', 0, 'latin1')), /not a Shared Memory Inspector snapshot/],
-  ['newer version', broken((b) => b.writeUInt32LE(2, 8)), /newer version of the format \(2\)/],
+  ['newer version', broken((b) => b.writeUInt32LE(3, 8)), /newer version of the format \(3\)/],
   ['version 0', broken((b) => b.writeUInt32LE(0, 8)), /unknown format version 0/],
   ['header length not a page multiple', broken((b) => b.writeUInt32LE(5000, 12)), /not a positive multiple of 4096/],
   ['header length zero', broken((b) => b.writeUInt32LE(0, 12)), /not a positive multiple/],
