@@ -14,6 +14,7 @@ import { inert } from './outside-text';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
+import { SessionDocument } from './session-document';
 
 export const SNAPSHOT_EDITOR = 'shmemInspector.snapshot';
 
@@ -27,30 +28,14 @@ function stamp(): string {
   return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
 }
 
-/**
- * A .shmsnap opened in the editor: a read-only session on the snapshot (in its own agent) shown in
- * the same hex view, with its embedded layout. Closing the editor detaches it.
- */
-class SnapshotDocument implements vscode.CustomDocument {
-  constructor(
-    readonly uri: vscode.Uri,
-    readonly session: Session,
-    private readonly manager: SessionManager,
-  ) {}
-
-  dispose(): void {
-    void this.manager.detach(this.session);
-  }
-}
-
-export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvider<SnapshotDocument> {
+export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvider<SessionDocument> {
   constructor(
     private readonly manager: SessionManager,
     private readonly log: Log,
     private readonly view?: SnapshotsView,
   ) {}
 
-  async openCustomDocument(uri: vscode.Uri): Promise<SnapshotDocument> {
+  async openCustomDocument(uri: vscode.Uri): Promise<SessionDocument> {
     // Checked before an agent opens it as whatever it is: a *.shmsnap that is a socket would be
     // joined as an ivshmem server, a FIFO would be opened. Reading 8 bytes maps nothing.
     if (!looksLikeSnapshot(uri.fsPath)) throw new InputError(`${uri.fsPath} is not a snapshot (no SHMSNAP header, or not a regular file)`);
@@ -60,7 +45,7 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
       throw new InputError(`${uri.fsPath} is not a snapshot`);
     }
     void this.checkData(uri.fsPath, session);
-    return new SnapshotDocument(uri, session, this.manager);
+    return new SessionDocument(uri, session, this.manager);
   }
 
   /**
@@ -74,7 +59,7 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
     if (result.damaged.length > 0) this.log.warn(`${damagedMessage(path.basename(file), result.damaged)}: the bytes there are not shown.`);
   }
 
-  resolveCustomEditor(document: SnapshotDocument, panel: vscode.WebviewPanel): void {
+  resolveCustomEditor(document: SessionDocument, panel: vscode.WebviewPanel): void {
     this.manager.openPanel(document.session, 0, panel);
   }
 }

@@ -10,29 +10,17 @@ import { inert } from './outside-text';
 import type { Log } from './log';
 import type { Session } from './session';
 import type { SessionManager } from './session-manager';
+import { SessionDocument } from './session-document';
 import { TimelinePanel } from './timeline-panel';
 
 export const TIMELINE_EDITOR = 'shmemInspector.timeline';
-
-/** A .shmrec opened in the timeline editor: a read-only session on the recording, in its own agent. */
-class RecordingDocument implements vscode.CustomDocument {
-  constructor(
-    readonly uri: vscode.Uri,
-    readonly session: Session,
-    private readonly manager: SessionManager,
-  ) {}
-
-  dispose(): void {
-    void this.manager.detach(this.session);
-  }
-}
 
 /**
  * The timeline editor for .shmrec files. The recording is opened (its records scanned: about a
  * second for an hour at 100 Hz) in an agent, never in the extension host, as a session whose
  * source is the recording at the timeline's time; its hex view opens beside the timeline.
  */
-export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvider<RecordingDocument> {
+export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvider<SessionDocument> {
   private readonly panels = new Map<Session, TimelinePanel>();
 
   constructor(
@@ -43,7 +31,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     private readonly subscriptions: vscode.Disposable[],
   ) {}
 
-  async openCustomDocument(uri: vscode.Uri): Promise<RecordingDocument> {
+  async openCustomDocument(uri: vscode.Uri): Promise<SessionDocument> {
     // Checked before an agent opens it: a *.shmrec that is a FIFO or a socket is not read.
     if (!looksLikeRecording(uri.fsPath)) throw new InputError(`${uri.fsPath} is not a recording (no SHMREC header, or not a regular file)`);
     const session = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: inert(`Opening ${path.basename(uri.fsPath)}`) }, () => this.manager.attach(uri.fsPath, { recording: true }));
@@ -52,10 +40,10 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       (h) => session.marks.setHeat({ sliceSize: h.sliceSize, counts: Uint32Array.from(h.counts) }),
       (err: unknown) => this.log.report(err, `the heat of ${uri.fsPath}`),
     );
-    return new RecordingDocument(uri, session, this.manager);
+    return new SessionDocument(uri, session, this.manager);
   }
 
-  resolveCustomEditor(document: RecordingDocument, panel: vscode.WebviewPanel): void {
+  resolveCustomEditor(document: SessionDocument, panel: vscode.WebviewPanel): void {
     const session = document.session;
     const timeline = new TimelinePanel(panel, session, this.extensionUri, this.log, {
       showHex: () => this.showHex(session),

@@ -15,7 +15,7 @@ import { inspect } from './inspector';
 import { MAX_READ, hexProtocol, type Band, type Bytes, type HeatStrip, type SessionView, type ViewSettings } from './hex-protocol';
 import { PageCache } from './page-cache';
 import { stateSentence } from './session-state';
-import { failure } from './failure';
+import { StatusLine } from './status-line';
 import { el } from './dom';
 
 interface VsCodeApi {
@@ -36,7 +36,7 @@ class App {
   private view!: HexView;
   private strip!: HeatStripView;
   private readonly banner = el('div', 'banner');
-  private readonly status = el('span', 'status');
+  private readonly status = new StatusLine();
   private readonly inspectorBody = el('tbody');
   private search: AbortController | undefined;
   private lastViewport = '';
@@ -76,10 +76,10 @@ class App {
     const gotoButton = el('vscode-button', undefined, 'Go');
     const go = (): void => {
       const r = parseOffsetInput(gotoField.value, this.session.size);
-      if ('error' in r) this.say(r.error, true);
+      if ('error' in r) this.status.say(r.error, true);
       else {
         this.view.goto(r.offset);
-        this.say(`at 0x${r.offset.toString(16)}`);
+        this.status.say(`at 0x${r.offset.toString(16)}`);
       }
     };
     gotoButton.addEventListener('click', go);
@@ -106,22 +106,22 @@ class App {
     ring.hidden = true;
     const find = async (): Promise<void> => {
       const parsed = parsePattern(findField.value, mode.value === 'text' ? 'text' : 'hex');
-      if ('error' in parsed) return this.say(parsed.error, true);
+      if ('error' in parsed) return this.status.say(parsed.error, true);
       const from = Math.min(this.view.cursor + 1, this.session.size - 1);
       cancel.hidden = false;
       ring.hidden = false;
-      this.say('searching…');
+      this.status.say('searching…');
       const search = new AbortController();
       this.search = search;
       try {
-        const { offset } = await host.request('search', { pattern: parsed.bytes, from }, { signal: search.signal, onProgress: (d, t) => this.say(`searching… ${Math.floor((d / t) * 100)}%`) });
-        if (offset === null) this.say('not found', true);
+        const { offset } = await host.request('search', { pattern: parsed.bytes, from }, { signal: search.signal, onProgress: (d, t) => this.status.say(`searching… ${Math.floor((d / t) * 100)}%`) });
+        if (offset === null) this.status.say('not found', true);
         else {
           this.view.goto(offset, parsed.bytes.length);
-          this.say(`found at 0x${offset.toString(16)}`);
+          this.status.say(`found at 0x${offset.toString(16)}`);
         }
       } catch (err) {
-        this.fail(err, 'search');
+        this.status.fail(err, 'search');
       } finally {
         if (this.search === search) this.search = undefined;
         cancel.hidden = true;
@@ -131,7 +131,7 @@ class App {
     findButton.addEventListener('click', () => void find());
     findField.addEventListener('keydown', (e) => (e as KeyboardEvent).key === 'Enter' && void find());
     cancel.addEventListener('click', () => this.search?.abort());
-    bar.append(gotoField, gotoButton, el('span', 'sep'), findField, mode, findButton, cancel, ring, this.status);
+    bar.append(gotoField, gotoButton, el('span', 'sep'), findField, mode, findButton, cancel, ring, this.status.el);
     return bar;
   }
 
@@ -234,7 +234,7 @@ class App {
         },
         (err: unknown) => {
           this.cache.markInFlight(r, false);
-          this.fail(err, `cannot read 0x${r.offset.toString(16)}`);
+          this.status.fail(err, `cannot read 0x${r.offset.toString(16)}`);
         },
       );
     }
@@ -246,11 +246,11 @@ class App {
     this.view.draw();
     try {
       await host.request('write', { offset: at, bytes: new Uint8Array([value]) });
-      this.say(`wrote 0x${value.toString(16).padStart(2, '0')} at 0x${at.toString(16)}`);
+      this.status.say(`wrote 0x${value.toString(16).padStart(2, '0')} at 0x${at.toString(16)}`);
     } catch (err) {
       if (before !== undefined) this.cache.apply(at, new Uint8Array([before]), performance.now());
       this.view.draw();
-      this.fail(err, 'not written');
+      this.status.fail(err, 'not written');
     }
   }
 
@@ -272,17 +272,6 @@ class App {
     );
   }
 
-  /** A failed request, said by its kind (the page's data-last-error holds the kind, for tests). */
-  private fail(err: unknown, doing: string): void {
-    const f = failure(err, doing);
-    document.body.dataset.lastError = f.code;
-    this.say(f.text, f.warn);
-  }
-
-  private say(text: string, warn = false): void {
-    this.status.textContent = text;
-    this.status.classList.toggle('warn', warn);
-  }
 }
 
 const app = new App(document.getElementById('app')!);

@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import { Client, type Wire } from '../shared/messenger';
 import { el } from './dom';
-import { failure } from './failure';
+import { StatusLine } from './status-line';
 import { FieldChart } from './field-chart';
 import { Scrubber } from './timeline-scrubber';
 import { timelineProtocol, type Position, type Scope, type TimelineModel } from './timeline-protocol';
@@ -42,7 +42,7 @@ class App {
     this.seek(t);
   });
   private readonly time = el('span', 'time');
-  private readonly status = el('span', 'status');
+  private readonly status = new StatusLine();
   private readonly play = el('vscode-button', undefined, 'Play');
   private readonly speed = document.createElement('vscode-single-select') as Select;
   private readonly scopeSelect = document.createElement('vscode-single-select') as Select;
@@ -119,9 +119,9 @@ class App {
       this.scopeSelect,
       button('Set A', 'mark-a', 'Remember the moment shown now as A, to compare with another', () => this.setMarkA()),
       this.compare,
-      button('Hex View', 'show-hex', 'Show the hex view of the recording', () => void host.request('showHex', {}).catch((err: unknown) => this.fail(err, 'hex view'))),
+      button('Hex View', 'show-hex', 'Show the hex view of the recording', () => void host.request('showHex', {}).catch((err: unknown) => this.status.fail(err, 'hex view'))),
       this.time,
-      this.status,
+      this.status.el,
     );
     return bar;
   }
@@ -167,7 +167,7 @@ class App {
       const scoped = this.scope.kind === 'all' ? undefined : await host.request('density', { buckets, scope: this.scope });
       this.scrubber.setDensity(all.counts, scoped?.counts);
     } catch (err) {
-      this.fail(err, 'density');
+      this.status.fail(err, 'density');
     }
   }
 
@@ -182,7 +182,7 @@ class App {
       document.body.dataset.historyPoints = String(history.points.length);
     } catch (err) {
       this.chart.show(undefined, '');
-      this.fail(err, 'history');
+      this.status.fail(err, 'history');
     }
   }
 
@@ -204,7 +204,7 @@ class App {
       (err: unknown) => {
         this.inFlight = false;
         document.body.dataset.seeking = 'false';
-        this.fail(err, 'seek');
+        this.status.fail(err, 'seek');
       },
     );
   }
@@ -225,15 +225,15 @@ class App {
     const fromMs = direction === 'next' ? this.now : Math.min(this.now, this.position.timeMs);
     try {
       const p = await host.request('step', { direction, fromMs, scope: this.scope });
-      if (!p.found) return this.say(direction === 'next' ? 'no later change' : 'no earlier change');
+      if (!p.found) return this.status.say(direction === 'next' ? 'no later change' : 'no earlier change');
       this.position = p;
       this.now = p.timeMs;
       this.scrubber.setTime(this.now);
       this.chart.setTime(this.now);
       this.showTime();
-      this.say('');
+      this.status.say('');
     } catch (err) {
-      this.fail(err, 'step');
+      this.status.fail(err, 'step');
     }
   }
 
@@ -275,17 +275,17 @@ class App {
     this.markA = this.now;
     this.scrubber.setMarkA(this.now);
     this.compare.removeAttribute('disabled');
-    this.say(`A = ${this.now.toFixed(3)} ms`);
+    this.status.say(`A = ${this.now.toFixed(3)} ms`);
   }
 
   private async compareMoments(): Promise<void> {
     if (this.markA === undefined) return;
-    this.say('comparing…');
+    this.status.say('comparing…');
     try {
       await host.request('compare', { aMs: this.markA, bMs: this.now });
-      this.say('');
+      this.status.say('');
     } catch (err) {
-      this.fail(err, 'compare');
+      this.status.fail(err, 'compare');
     }
   }
 
@@ -303,17 +303,6 @@ class App {
     document.body.dataset.time = String(this.now);
     document.body.dataset.stateTime = String(p.timeMs);
     document.body.dataset.sample = String(p.sample);
-  }
-
-  private fail(err: unknown, doing: string): void {
-    const f = failure(err, doing);
-    document.body.dataset.lastError = f.code;
-    this.say(f.text, true);
-  }
-
-  private say(text: string, warn = false): void {
-    this.status.textContent = text;
-    this.status.classList.toggle('warn', warn);
   }
 }
 

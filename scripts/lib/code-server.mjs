@@ -60,12 +60,13 @@ export function ensureCodeServer(version = CODE_SERVER_VERSION) {
   console.log(`installing code-server ${version} (Node ${spec(version).node}) into ${cache} (a minute or two, once)`);
   // Run under `npm test`, this process inherits the outer npm's npm_config_* variables; the inner
   // npm would take them as its own config, among them user-agent ("npm/... node/v20..."), which is
-  // what the postinstall reads the Node version from. They go; only ours are set.
+  // what the postinstall reads the Node version from. They go; only ours are set. (npm 11 no longer
+  // knows unsafe-perm and warns, but code-server's postinstall refuses to run as root without it.)
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `code-server@${version}`], {
     cwd: cache,
     stdio: 'inherit',
-    env: { ...env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, ...nodedir, npm_config_yes: 'true' },
+    env: { ...env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, ...nodedir, npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
   });
   if (r.status !== 0 || !existsSync(entry)) throw new Error(`code-server ${version} could not be installed`);
   writeFileSync(mark, `code-server ${version} on Node ${spec(version).node}\n`);

@@ -9,7 +9,7 @@ import { Recorder, type RecordOptions } from '../../core/record/recorder';
 import { encodeChunk, encodeDelta, encodeEnd, encodeEvent, encodeKeyframe } from '../../core/record/records';
 import type { RecordedEvent } from '../../core/record/records';
 import { MemorySource } from '../../core/sources/memory-source';
-import { rng } from './temp';
+import { rng, tempDir } from './temp';
 
 /** What a synthetic recording was made of: the true bytes after each sample, and the events. */
 export interface Truth {
@@ -187,4 +187,25 @@ export function tinyRecording(): Buffer {
   add(encodeEvent(5, 1_055_000, { type: 'peer-left', peer: 4 }));
   add(encodeEnd(6, 1_060_000, 2, 'stopped', 'done — ok'));
   return Buffer.concat(parts);
+}
+
+/** The byte runs where a and b differ, in order: what a delta between the two should hold. */
+export function runsBetween(a: Buffer, b: Buffer): { offset: number; length: number }[] {
+  const out: { offset: number; length: number }[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    const last = out[out.length - 1];
+    if (last && last.offset + last.length === i) last.length++;
+    else out.push({ offset: i, length: 1 });
+  }
+  return out;
+}
+
+/** A synthetic recording in a temp folder removed after the test, its recorder stopped. */
+export function made(t: { after: (fn: () => void) => void }, options: Omit<SyntheticOptions, 'dir'>): Truth {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const truth = synthetic({ dir, ...options });
+  truth.recorder.stop('stopped');
+  return truth;
 }

@@ -4,27 +4,8 @@ import * as fs from 'node:fs';
 import { RecordingFile } from '../../core/record/reader';
 import { Timeline } from '../../core/record/timeline';
 import { KIND } from '../../core/record/records';
-import { synthetic, type Truth } from '../helpers/recording';
+import { made, runsBetween, synthetic } from '../helpers/recording';
 import { rng, tempDir } from '../helpers/temp';
-
-function runsBetween(a: Buffer, b: Buffer): { offset: number; length: number }[] {
-  const out: { offset: number; length: number }[] = [];
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === b[i]) continue;
-    const last = out[out.length - 1];
-    if (last && last.offset + last.length === i) last.length++;
-    else out.push({ offset: i, length: 1 });
-  }
-  return out;
-}
-
-function made(t: { after: (fn: () => void) => void }, options: Omit<Parameters<typeof synthetic>[0], 'dir'>): Truth {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const truth = synthetic({ dir, ...options });
-  truth.recorder.stop('stopped');
-  return truth;
-}
 
 test('seeking to every sample of a recording rebuilds exactly the bytes of that sample, across keyframes', (t) => {
   const truth = made(t, { size: 200_000, samples: 2000, seed: 7, maxWrites: 40, maxRun: 64, eventEvery: 97 });

@@ -9,27 +9,8 @@ import { SnapshotFile } from '../../core/snapshot/reader';
 import { HeatCounter, slices } from '../../core/watch/heat';
 import { RemoteSession } from '../../agent/remote-session';
 import { InputError } from '../../core/errors';
-import { synthetic, tinyRecording, type Truth } from '../helpers/recording';
+import { made, runsBetween, tinyRecording } from '../helpers/recording';
 import { rng, tempDir } from '../helpers/temp';
-
-function runsBetween(a: Buffer, b: Buffer): { offset: number; length: number }[] {
-  const out: { offset: number; length: number }[] = [];
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === b[i]) continue;
-    const last = out[out.length - 1];
-    if (last && last.offset + last.length === i) last.length++;
-    else out.push({ offset: i, length: 1 });
-  }
-  return out;
-}
-
-function made(t: { after: (fn: () => void) => void }, options: Omit<Parameters<typeof synthetic>[0], 'dir'>): Truth {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const truth = synthetic({ dir, ...options });
-  truth.recorder.stop('stopped');
-  return truth;
-}
 
 test('a replay cursor moved forward step by step, by jumps and backwards always holds the true bytes of the sample', (t) => {
   const truth = made(t, { size: 100_000, samples: 1500, seed: 11, maxWrites: 30, maxRun: 48 });
