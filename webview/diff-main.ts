@@ -4,16 +4,12 @@
  * per-field summary, and a jump to the live session's hex view.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { Client, type Wire } from '../shared/messenger';
+import { Client } from '../shared/messenger';
+import { toExtension } from './extension-link';
 import { diffProtocol, type DiffModel } from './diff-protocol';
 import { failure } from './failure';
 import { el } from './dom';
 
-interface VsCodeApi {
-  postMessage(message: Wire): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const LIST_LIMIT = 2000;
@@ -134,7 +130,7 @@ function rows(from: number, a: Uint8Array, b: Uint8Array): HTMLElement {
   return table;
 }
 
-const host = new Client(diffProtocol, { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err) }, { model: render });
+const host = new Client(diffProtocol, toExtension, { model: render });
 window.addEventListener('message', (event: MessageEvent<unknown>) => host.receive(event.data));
 window.addEventListener('keydown', (e) => {
   if (e.key === 'n' || e.key === 'F8') void select(selected + 1);

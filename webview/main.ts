@@ -7,7 +7,8 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { Client, type Wire } from '../shared/messenger';
+import { Client } from '../shared/messenger';
+import { toExtension, vscode } from './extension-link';
 import { HexView, formatOffset } from './hex-view';
 import { HeatStripView } from './heat-strip';
 import { parseOffsetInput, parsePattern } from './input';
@@ -18,14 +19,6 @@ import { stateSentence } from './session-state';
 import { StatusLine } from './status-line';
 import { el } from './dom';
 
-interface VsCodeApi {
-  postMessage(message: Wire): void;
-  setState(state: unknown): void;
-  getState(): unknown;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
 
 /** A vscode-elements control, typed loosely: the parts we use. */
 type Field = HTMLElement & { value: string };
@@ -278,7 +271,7 @@ const app = new App(document.getElementById('app')!);
 let ready = false;
 const host = new Client(
   hexProtocol,
-  { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err), onMalformed: (err) => console.error(err) },
+  toExtension,
   {
     init: (m) => {
       app.init(m.session, m.settings, m.top, m.cursor, m.first);

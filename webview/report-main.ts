@@ -3,15 +3,11 @@
  * and, range by range and field by field, what role=master and role=peer keep and throw away.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { Client, type Wire } from '../shared/messenger';
+import { Client } from '../shared/messenger';
+import { toExtension } from './extension-link';
 import { reportProtocol, type Kind, type ReconnectModel } from './report-protocol';
 import { el } from './dom';
 
-interface VsCodeApi {
-  postMessage(message: Wire): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
 
 const KIND: Record<Kind, { label: string; master: string; peer: string }> = {
   local: { label: 'changed by the guest only', master: 'kept (written back)', peer: 'discarded' },
@@ -86,6 +82,6 @@ function render(m: ReconnectModel): void {
   app.replaceChildren(...parts);
 }
 
-const host = new Client(reportProtocol, { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err) }, { model: render });
+const host = new Client(reportProtocol, toExtension, { model: render });
 window.addEventListener('message', (e: MessageEvent<unknown>) => host.receive(e.data));
 host.notify('ready', {});

@@ -8,18 +8,14 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
-import { Client, type Wire } from '../shared/messenger';
+import { Client } from '../shared/messenger';
+import { toExtension } from './extension-link';
 import { el } from './dom';
 import { StatusLine } from './status-line';
 import { FieldChart } from './field-chart';
 import { Scrubber } from './timeline-scrubber';
 import { timelineProtocol, type Position, type Scope, type TimelineModel } from './timeline-protocol';
 
-interface VsCodeApi {
-  postMessage(message: Wire): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
 
 type Select = HTMLElement & { value: string };
 const SPEEDS = ['0.25', '1', '4', '16', '64'];
@@ -310,7 +306,7 @@ const app = new App(document.getElementById('app')!);
 let ready = false;
 const host = new Client(
   timelineProtocol,
-  { post: (m) => vscode.postMessage(m), peer: 'the extension', timeoutMs: 15_000, onHandlerError: (err) => console.error(err), onMalformed: (err) => console.error(err) },
+  toExtension,
   {
     model: (m) => {
       app.init(m);
