@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import { NEWEST_CODE_SERVER, frameWith, hexFrame, openWorkbench, quickOpen, runCommand, type Workbench } from '../helpers/vscode';
+import { cellText, poll } from './frame-helpers';
 import { ROOT, tempDir } from '../helpers/temp';
 import { scripted } from '../helpers/recording';
 
@@ -36,18 +37,6 @@ function writeRing(bytes: Buffer, k: number): void {
     bytes.writeUInt32LE(k / 2, 8);
     bytes.writeBigUInt64LE(BigInt(k * 10), 16);
   }
-}
-
-async function poll(frame: Frame, fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await frame.waitForTimeout(20);
-  }
-}
-
-async function cellText(frame: Frame, offset: number): Promise<string | undefined> {
-  return frame.evaluate((o) => document.querySelector(`.hex .b[data-offset="${o}"]`)?.textContent ?? undefined, offset);
 }
 
 /** Go to an offset in the hex view as a user does (the Go to field, Enter), until its row shows. */
